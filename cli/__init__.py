@@ -1,0 +1,1 @@
+"""The ``ctrnn`` command line: one thin Typer verb per library function."""

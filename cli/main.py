@@ -1,0 +1,260 @@
+"""``ctrnn``: simulate and analyse recurrent networks as dynamical systems from the command line.
+
+Each verb parses its options, calls the public ``ctrnn`` API and writes files; errors are one line on
+stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+app = typer.Typer(help="ctrnn: recurrent networks as dynamical systems dx/dt = f(x, u(t), W).",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_USAGE = 2
+
+
+def fail(message: str) -> None:
+    """One readable line on stderr, exit code 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def friendly_errors(fn: F) -> F:
+    """Turn the library's errors into one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import ctrnn
+
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+        except (ctrnn.ConfigError, ctrnn.SolverError, ValueError, TypeError, OSError, NotImplementedError,
+                RuntimeError) as exc:
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+    return wrapper  # type: ignore[return-value]
+
+
+# -- shared options -------------------------------------------------------------------------------
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed (weights and initial states).")]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="torch device: cpu, cuda, cuda:1, ...")]
+DtypeOpt = Annotated[str | None, typer.Option("--dtype", help="float32 or float64.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Output folder (refused if it exists, unless --force).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output folder.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors; no progress bar.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML file; flags override it.")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any config key: section.key=value (TOML value).")]
+
+
+def prepare_out(out: Path, force: bool) -> Path:
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            fail(f"output folder {out} exists and is not empty; pass --force to overwrite it or choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def resolve_torch(device: str, dtype: str) -> tuple[Any, Any]:
+    import torch
+
+    dtypes = {"float32": torch.float32, "float64": torch.float64}
+    if dtype not in dtypes:
+        fail(f"unknown dtype {dtype!r}; choose one of: float32, float64")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        fail(f"unknown device {device!r}; use cpu, cuda or cuda:N")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        fail(f"--device {device} asked for, but CUDA is not available on this machine; use --device cpu")
+    return dev, dtypes[dtype]
+
+
+@app.callback()
+def main_callback() -> None:
+    """Simulate, discretize and analyse continuous-time recurrent networks."""
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List the built-in models with their parameters, the solver methods and the activations."""
+    import ctrnn
+    from ctrnn.systems import model_parameters
+
+    for name in ctrnn.MODELS:
+        params = ", ".join(f"{k}={v!r}" for k, v in model_parameters(name).items())
+        typer.echo(f"{name:10s} {params}")
+    typer.echo(f"methods:     {', '.join(ctrnn.METHODS.names())}")
+    typer.echo(f"activations: {', '.join(ctrnn.ACTIVATIONS.names())}")
+
+
+@app.command("version")
+def version_cmd() -> None:
+    """Print the versions of ctrnn and its engine."""
+    import torch
+    import torchdiffeq
+
+    import ctrnn
+
+    typer.echo(f"ctrnn {ctrnn.__version__} (torch {torch.__version__}, torchdiffeq {torchdiffeq.__version__})")
+
+
+# -- simulate -------------------------------------------------------------------------------------
+SIMULATE_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "device": "cpu",
+    "dtype": "float64",
+    "model": {"kind": "rate"},  # other keys: the model's parameters (see `ctrnn models`)
+    "simulation": {"t_end": 100.0, "dt_out": 0.1, "batch": 8, "x0_scale": 1.0, "method": "dopri5",
+                   "rtol": 1e-7, "atol": 1e-9, "step_size": None},
+    "input": {"kind": "none", "amplitude": 1.0, "start": 10.0, "stop": 20.0},
+    "output": {"plot_traces": 8},
+}
+INPUT_KINDS = ("none", "constant", "step", "pulse")
+
+
+def resolve_simulate_config(config: Path | None, flags: dict[str, Any], sets: list[str]) -> dict[str, Any]:
+    """Defaults < ``--config`` file < ``--set`` assignments < explicit flags."""
+    from cli._config import assign, merge, parse_assignment, read_toml
+
+    import ctrnn
+    from ctrnn.systems import model_parameters
+
+    layers: list[dict[str, Any]] = []
+    if config is not None:
+        layers.append(read_toml(config))
+    overrides: dict[str, Any] = {}
+    for text in sets:
+        path, value = parse_assignment(text)
+        assign(overrides, path, value)
+    for dotted, value in flags.items():
+        if value is not None:
+            assign(overrides, dotted.split("."), value)
+    layers.append(overrides)
+    cfg = merge(SIMULATE_DEFAULTS, *layers, free_sections={"model": True})
+    if cfg["input"]["kind"] not in INPUT_KINDS:
+        raise ctrnn.ConfigError(f"unknown input kind {cfg['input']['kind']!r}; choose one of: {', '.join(INPUT_KINDS)}")
+    ctrnn.METHODS[cfg["simulation"]["method"]]  # unknown names fail here, before any file is written
+    kind = cfg["model"]["kind"]
+    # the resolved config lists every model parameter, so the file alone reproduces the run
+    cfg["model"] = {"kind": kind, **model_parameters(kind), **cfg["model"]}
+    return cfg
+
+
+def build_input(cfg: dict[str, Any], system: Any, t_end: float) -> Any:
+    import ctrnn
+
+    spec = cfg["input"]
+    if spec["kind"] == "none":
+        return None
+    if system.input_dim == 0:
+        fail(f"input.kind = {spec['kind']!r} but the model has no inputs (for a rate model set model.n_inputs)")
+    amplitude = [float(spec["amplitude"])] * system.input_dim
+    if spec["kind"] == "constant":
+        return ctrnn.inputs.Constant(amplitude)
+    if spec["kind"] == "step":
+        return ctrnn.inputs.step(spec["start"], amplitude, t_span=(0.0, t_end))
+    return ctrnn.inputs.pulse(spec["start"], spec["stop"], amplitude, t_span=(0.0, t_end))
+
+
+@app.command("simulate")
+@friendly_errors
+def simulate_cmd(
+    config: ConfigOpt = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name (see `ctrnn models`).")] = None,
+    n: Annotated[int | None, typer.Option("--n", help="Number of units (rate model).")] = None,
+    g: Annotated[float | None, typer.Option("--g", help="Gain of the random weights (rate model).")] = None,
+    t_end: Annotated[float | None, typer.Option("--t-end", help="Simulate t in [0, t_end] (time constants).")] = None,
+    dt_out: Annotated[float | None, typer.Option("--dt-out", help="Spacing of the saved time points.")] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="Number of initial states.")] = None,
+    method: Annotated[str | None, typer.Option("--method", help="Solver (dopri5, rk4, ...).")] = None,
+    rtol: Annotated[float | None, typer.Option("--rtol", help="Relative tolerance (adaptive methods).")] = None,
+    atol: Annotated[float | None, typer.Option("--atol", help="Absolute tolerance (adaptive methods).")] = None,
+    step_size: Annotated[float | None, typer.Option("--step-size", help="Step of fixed-step methods.")] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Simulate a model from random initial states; write the trajectory, the model, plots and the resolved config."""
+    import tomli_w
+    import torch
+
+    import ctrnn
+
+    flags = {"model.kind": model, "model.n": n, "model.g": g, "simulation.t_end": t_end,
+             "simulation.dt_out": dt_out, "simulation.batch": batch, "simulation.method": method,
+             "simulation.rtol": rtol, "simulation.atol": atol, "simulation.step_size": step_size,
+             "seed": seed, "device": device, "dtype": dtype}
+    cfg = resolve_simulate_config(config, flags, set_ or [])
+    sim = cfg["simulation"]
+    if sim["batch"] < 1 or not isinstance(sim["batch"], int):
+        fail(f"simulation.batch must be a positive int, got {sim['batch']!r}")
+    for key in ("t_end", "dt_out"):
+        if not sim[key] > 0:
+            fail(f"simulation.{key} must be > 0, got {sim[key]}")
+    dev, dt = resolve_torch(cfg["device"], cfg["dtype"])
+    out_dir = prepare_out(out if out is not None else Path("results") / "simulate", force)
+
+    params = {k: v for k, v in cfg["model"].items() if k != "kind"}
+    system = ctrnn.build_system(cfg["model"]["kind"], params, seed=cfg["seed"]).to(device=dev, dtype=dt)
+    gen = torch.Generator().manual_seed(cfg["seed"])
+    x0 = (sim["x0_scale"] * torch.randn(sim["batch"], system.state_dim, generator=gen, dtype=torch.float64)).to(dev, dt)
+    steps = max(1, round(sim["t_end"] / sim["dt_out"]))
+    t = torch.linspace(0.0, sim["t_end"], steps + 1, dtype=torch.float64)
+    command = "ctrnn " + " ".join(sys.argv[1:])
+    with torch.no_grad():
+        traj = ctrnn.simulate(system, x0, t, inputs=build_input(cfg, system, sim["t_end"]), method=sim["method"],
+                              rtol=sim["rtol"], atol=sim["atol"], step_size=sim["step_size"],
+                              progress=not quiet, metadata={"seed": cfg["seed"], "command": command, "config": cfg})
+
+    written = [out_dir / "trajectory.safetensors"]
+    traj.save(str(written[0]))
+    try:
+        system.save(str(out_dir / "model.safetensors"))
+        written.append(out_dir / "model.safetensors")
+    except NotImplementedError:
+        pass
+    fig = traj.plot(max_traces=cfg["output"]["plot_traces"])
+    for ext in ("png", "svg"):
+        fig.savefig(out_dir / f"trajectory.{ext}")
+        written.append(out_dir / f"trajectory.{ext}")
+    toml_cfg = json.loads(json.dumps(cfg), object_hook=lambda d: {k: v for k, v in d.items() if v is not None})
+    (out_dir / "config.toml").write_text(f"# resolved by: {command}\n" + tomli_w.dumps(toml_cfg), encoding="utf-8")
+    written.append(out_dir / "config.toml")
+
+    if not quiet:
+        s = traj.stats
+        steps_txt = "" if s.n_accepted is None else f", {s.n_accepted} accepted / {s.n_rejected} rejected steps"
+        typer.echo(f"{system.describe()}")
+        typer.echo(f"simulated {sim['batch']} trajectories over t in [0, {sim['t_end']:g}] with {traj.method}: "
+                   f"{s.nfe} evaluations{steps_txt}, {s.wall_time:.2f} s")
+        typer.echo("wrote: " + ", ".join(str(p) for p in written))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""ctrnn: recurrent networks as dynamical systems ``dx/dt = f(x, u(t), W)``.
+
+Simulate (torchdiffeq underneath), discretize and analyse continuous-time recurrent networks.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("ctrnn-dynamics")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+from . import inputs, systems
+from ._errors import ConfigError, DivergenceError, SolverError
+from ._simulate import METHODS, SolverStats, Trajectory, simulate
+from .discretize import DiscreteMap, IteratedMap
+from .io import load, save_model
+from .systems import ACTIVATIONS, MODELS, Activation, BeerCTRNN, RateRNN, System, VectorField, build_system
+
+__all__ = [
+    "ACTIVATIONS", "Activation", "BeerCTRNN", "ConfigError", "MODELS", "build_system", "DiscreteMap", "DivergenceError", "IteratedMap",
+    "METHODS", "RateRNN", "SolverError", "SolverStats", "System", "Trajectory", "VectorField", "__version__",
+    "inputs", "load", "save_model", "simulate", "systems",
+]

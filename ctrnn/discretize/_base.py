@@ -1,0 +1,111 @@
+"""The contract every discrete-time map satisfies: ``x_k = F(x_{k-1}, u_k)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from .._errors import locate_divergence
+from .._validation import check_positive_int
+from ..systems._base import batched_jacobian, batched_jvp
+
+
+class DiscreteMap(nn.Module):
+    """A discrete-time map ``x_k = F(x_{k-1}, u_k)`` (update, then read).
+
+    Subclasses implement :meth:`step`. Analysis code uses only ``step``, :meth:`jacobian` and :meth:`jvp`,
+    as it uses ``forward`` / ``jacobian`` / ``jvp`` of a :class:`~ctrnn.System`; time is counted in
+    iterations.
+
+    Attributes:
+        state_dim: ``n``.
+        input_dim: ``m`` (0: autonomous).
+    """
+
+    state_dim: int
+    input_dim: int
+
+    def step(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        """One update: ``x`` ``(*batch, n)``, ``u`` ``(*batch, m)`` or ``None`` -> ``(*batch, n)``."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        return self.step(x, u)
+
+    def rollout(self, x0: torch.Tensor, inputs: torch.Tensor | None = None, *, steps: int | None = None) -> torch.Tensor:
+        """Iterate the map.
+
+        Arguments:
+            x0: ``(*batch, n)``.
+            inputs: ``(T, *batch, m)``: ``inputs[k]`` produces state ``k + 1``. ``None`` for an
+                autonomous map, then ``steps`` gives ``T``.
+            steps: number of iterations when there is no input.
+
+        Returns:
+            ``x_1 .. x_T``, shape ``(T, *batch, n)`` (one state per input; ``x0`` not included).
+
+        Raises:
+            ValueError: on shapes that do not match, or missing ``steps``.
+            DivergenceError: if a state becomes NaN/Inf, naming the iteration and batch elements.
+        """
+        if x0.shape[-1] != self.state_dim:
+            raise ValueError(f"x0 must have shape (*batch, {self.state_dim}), got {tuple(x0.shape)}")
+        if inputs is None:
+            if self.input_dim:
+                raise ValueError(f"this map takes an input of size {self.input_dim}: pass inputs (T, *batch, m)")
+            if steps is None:
+                raise ValueError("an autonomous map needs steps= (the number of iterations)")
+            n_steps = check_positive_int(steps, "steps")
+        else:
+            if inputs.ndim < 2 or inputs.shape[-1] != self.input_dim:
+                raise ValueError(f"inputs must have shape (T, *batch, {self.input_dim}), got {tuple(inputs.shape)}")
+            n_steps = inputs.shape[0]
+        states = []
+        x = x0
+        for k in range(n_steps):
+            x = self.step(x, None if inputs is None else inputs[k])
+            states.append(x)
+        out = torch.stack(states)
+        error = locate_divergence(out, torch.arange(1, n_steps + 1), what="rollout (time in iterations)")
+        if error is not None:
+            raise error
+        return out
+
+    def jacobian(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        """``dF/dx`` at ``x``, shape ``(*batch, n, n)``."""
+        return batched_jacobian(lambda y: self.step(y, u), x)
+
+    def jvp(self, x: torch.Tensor, v: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        """``(dF/dx) v`` for ``v`` of shape ``(*batch, n)`` or ``(*batch, n, k)``."""
+        return batched_jvp(lambda y: self.step(y, u), x, v)
+
+
+class IteratedMap(DiscreteMap):
+    """A user's own discrete map ``fn(x, u) -> x_next`` as a :class:`DiscreteMap`.
+
+    Arguments:
+        fn: maps ``(*batch, n)`` and ``(*batch, m)`` (``None`` when ``input_dim == 0``) to ``(*batch, n)``;
+            an ``nn.Module``'s parameters become this map's.
+        state_dim: ``n``.
+        input_dim: ``m``.
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor], state_dim: int,
+                 input_dim: int = 0):
+        super().__init__()
+        if not callable(fn):
+            raise TypeError(f"fn must be callable as fn(x, u), got {type(fn).__name__}")
+        self.state_dim = check_positive_int(state_dim, "state_dim")
+        if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 0:
+            raise ValueError(f"input_dim must be an int >= 0, got {input_dim!r}")
+        self.input_dim = input_dim
+        if isinstance(fn, nn.Module):
+            self.fn = fn
+        else:
+            self._fn = fn
+
+    def step(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        fn = self.fn if "fn" in self._modules else self._fn
+        return fn(x, u)

@@ -1,0 +1,76 @@
+"""matplotlib figures for results. One place for the shared style."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)  # headless by default; an interactive backend chosen by the user wins
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+if TYPE_CHECKING:
+    from ._simulate import Trajectory
+
+#: Okabe & Ito (2008) colour-blind-safe palette
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+STYLE = {"axes.prop_cycle": matplotlib.cycler(color=PALETTE), "axes.spines.top": False,
+         "axes.spines.right": False, "figure.dpi": 110, "savefig.bbox": "tight", "font.size": 9}
+
+
+def principal_components(x: torch.Tensor, k: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Project points ``(..., n)`` on their top ``k`` principal components.
+
+    Returns:
+        ``(projected (..., k), components (k, n), explained_variance_ratio (k,))``.
+    """
+    flat = x.reshape(-1, x.shape[-1]).double()
+    mean = flat.mean(0)
+    _, s, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+    var = s**2
+    ratio = var[:k] / var.sum().clamp_min(torch.finfo(var.dtype).tiny)
+    proj = (x.double() - mean) @ vh[:k].T
+    return proj, vh[:k], ratio
+
+
+def plot_trajectory(traj: Trajectory, *, max_traces: int = 8, title: str | None = None):
+    """Left: state time courses of the first batch element (up to ``max_traces`` units).
+    Right: phase portrait of every batch element, in the state (n = 2, 3) or top-2 PCA plane."""
+    t = traj.t.detach().cpu().double()
+    x = traj.x.detach().cpu().double().reshape(len(t), -1, traj.state_dim)  # (T, batch, n)
+    n = traj.state_dim
+    with plt.rc_context(STYLE):
+        fig = plt.figure(figsize=(10, 4))
+        ax_t = fig.add_subplot(1, 2, 1)
+        for i in range(min(n, max_traces)):
+            ax_t.plot(t, x[:, 0, i], lw=1, label=f"x{i}")
+        ax_t.set_xlabel("time t (time constants)")
+        ax_t.set_ylabel("state x_i(t)")
+        ax_t.set_title(f"first trajectory, {min(n, max_traces)} of {n} units")
+        if n <= max_traces:
+            ax_t.legend(frameon=False, fontsize=7, ncol=2)
+        if n == 3:
+            ax_p = fig.add_subplot(1, 2, 2, projection="3d")
+            for b in range(x.shape[1]):
+                ax_p.plot(x[:, b, 0], x[:, b, 1], x[:, b, 2], lw=0.6)
+            ax_p.set_xlabel("x0"), ax_p.set_ylabel("x1"), ax_p.set_zlabel("x2")
+            ax_p.set_title("phase portrait")
+        else:
+            ax_p = fig.add_subplot(1, 2, 2)
+            if n == 1:
+                proj, labels, heading = torch.stack([t.expand(x.shape[1], -1).T, x[..., 0]], -1), ("t", "x0"), "states"
+            elif n == 2:
+                proj, labels, heading = x, ("x0", "x1"), "phase portrait"
+            else:
+                proj, _, ratio = principal_components(x)
+                labels = tuple(f"PC{i + 1} ({100 * float(r):.1f}% var.)" for i, r in enumerate(ratio))
+                heading = "trajectories in the top two principal components"
+            for b in range(x.shape[1]):
+                ax_p.plot(proj[:, b, 0], proj[:, b, 1], lw=0.8)
+                ax_p.plot(proj[0, b, 0], proj[0, b, 1], "o", ms=3, color="0.3")
+            ax_p.set_xlabel(labels[0]), ax_p.set_ylabel(labels[1])
+            ax_p.set_title(heading)
+        fig.suptitle(title or traj.metadata.get("system", {}).get("description", ""), fontsize=9)
+        fig.tight_layout()
+    return fig

@@ -1,0 +1,12 @@
+"""Continuous-time models: ``System`` subclasses with ``forward(t, x, u)``, ``jacobian`` and ``jvp``."""
+
+from ._activations import ACTIVATIONS, Activation, get_activation
+from ._base import System
+from ._beer import BeerCTRNN
+from ._catalog import MODELS, build_system, model_parameters
+from ._rate import RateRNN
+from ._reference import Lorenz, Rossler, VanDerPol
+from ._wrappers import VectorField
+
+__all__ = ["ACTIVATIONS", "Activation", "BeerCTRNN", "Lorenz", "MODELS", "RateRNN", "Rossler", "System",
+           "VanDerPol", "VectorField", "build_system", "get_activation", "model_parameters"]

@@ -1,0 +1,120 @@
+"""The contract every continuous-time model satisfies."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+class System(nn.Module):
+    """A continuous-time vector field ``dx/dt = f(t, x, u)``.
+
+    Subclasses implement :meth:`forward`; analysis code uses only ``forward``, :meth:`jacobian`
+    and :meth:`jvp`, so any subclass (or a :class:`~ctrnn.VectorField`) works everywhere.
+    Subclasses with a cheap closed form override ``jacobian`` / ``jvp``; the defaults use autograd.
+
+    Attributes:
+        state_dim: ``n``, the size of the state.
+        input_dim: ``m``, the size of the input ``u`` (0: autonomous).
+    """
+
+    state_dim: int
+    input_dim: int
+    #: registry of saveable model classes by name, filled by ``__init_subclass__``
+    model_classes: ClassVar[dict[str, type[System]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        System.model_classes[cls.__name__] = cls
+
+    def forward(self, t: torch.Tensor, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        """Return ``dx/dt``.
+
+        Arguments:
+            t: scalar time.
+            x: state, shape ``(*batch, n)``.
+            u: input, shape broadcastable to ``(*batch, m)``; ``None`` means zero input.
+
+        Returns:
+            ``dx/dt``, shape ``(*batch, n)``, per unit time.
+        """
+        raise NotImplementedError
+
+    # -- derivatives ---------------------------------------------------------------------------
+    def jacobian(self, x: torch.Tensor, u: torch.Tensor | None = None,
+                 t: torch.Tensor | float = 0.0) -> torch.Tensor:
+        """``df/dx`` at ``x``, shape ``(*batch, n, n)``; row ``i`` is ``d f_i / d x``."""
+        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
+        return batched_jacobian(lambda y: self.forward(t, y, u), x)
+
+    def jvp(self, x: torch.Tensor, v: torch.Tensor, u: torch.Tensor | None = None,
+            t: torch.Tensor | float = 0.0) -> torch.Tensor:
+        """Jacobian-vector product ``(df/dx)(x) v``; ``v`` has shape ``(*batch, n)`` or ``(*batch, n, k)``
+        (``k`` tangent vectors in the columns). Returns the same shape as ``v``."""
+        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
+        return batched_jvp(lambda y: self.forward(t, y, u), x, v)
+
+    # -- description and persistence -----------------------------------------------------------
+    @property
+    def dtype(self) -> torch.dtype | None:
+        """dtype of the first parameter or buffer (``None`` for a system without tensors)."""
+        for p in self.parameters():
+            return p.dtype
+        for b in self.buffers():
+            return b.dtype
+        return None
+
+    @property
+    def device(self) -> torch.device | None:
+        for p in self.parameters():
+            return p.device
+        for b in self.buffers():
+            return b.device
+        return None
+
+    def config(self) -> dict[str, Any]:
+        """JSON-able constructor arguments that, with :meth:`state_dict`, rebuild this model."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be saved: it has no config()")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> System:
+        """Build a model of the right shapes from :meth:`config`; its tensors come from a state dict."""
+        return cls(**config)
+
+    def describe(self) -> str:
+        """A one-line description in words, used in plots and reports."""
+        return f"{type(self).__name__} (n={self.state_dim}, inputs={self.input_dim})"
+
+    def save(self, path: str) -> None:
+        """Write the model (config + tensors) to a ``.safetensors`` file; read it back with :func:`ctrnn.load`."""
+        from ..io import save_model  # io sits below systems in the layer order
+
+        save_model(self, path)
+
+
+def batched_jacobian(fn: Any, x: torch.Tensor) -> torch.Tensor:
+    """Jacobian of a batch-independent map ``fn: (*batch, n) -> (*batch, n)``, shape ``(*batch, n, n)``.
+
+    Because batch elements do not interact, ``d/dx sum_batch fn(x)`` gives every element's Jacobian
+    in one reverse-mode sweep per output coordinate.
+    """
+    x = x.detach()
+    y, pullback = torch.func.vjp(fn, x)
+    n = y.shape[-1]
+    basis = torch.eye(n, dtype=y.dtype, device=y.device).reshape(n, *([1] * (y.ndim - 1)), n).expand(n, *y.shape)
+    try:
+        (rows,) = torch.func.vmap(pullback)(basis)
+    except RuntimeError:
+        # user callables with data-dependent Python control flow cannot be vmapped: one sweep per row
+        rows = torch.stack([pullback(basis[i])[0] for i in range(n)])
+    return rows.movedim(0, -2)
+
+
+def batched_jvp(fn: Any, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Forward-mode ``J(x) v`` for ``v`` of shape ``(*batch, n)`` or ``(*batch, n, k)``."""
+    if v.shape == x.shape:
+        return torch.func.jvp(fn, (x,), (v,))[1]
+    cols = [torch.func.jvp(fn, (x,), (v[..., j],))[1] for j in range(v.shape[-1])]
+    return torch.stack(cols, dim=-1)

@@ -1,0 +1,67 @@
+"""Beer's continuous-time recurrent neural network (Beer 1995)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._validation import as_tensor, check_finite, per_unit
+from ._base import System
+
+
+class BeerCTRNN(System):
+    r"""``tau_i dy_i/dt = -y_i + sum_j W_ij sigma(g_j (y_j + theta_j)) + I_i`` with logistic ``sigma``.
+
+    Arguments:
+        weights: ``(n, n)``, ``weights[i, j]`` is the connection from neuron j to neuron i.
+        taus: time constants, scalar or ``(n,)``, > 0.
+        biases: ``theta``, scalar or ``(n,)``.
+        gains: ``g``, scalar or ``(n,)``.
+
+    The external input ``I`` is the system's input: ``input_dim = n`` (zero when no input is given).
+
+    Raises:
+        ValueError: if ``weights`` is not square, a parameter has the wrong shape, is non-finite,
+            or a time constant is not positive.
+    """
+
+    def __init__(self, weights: torch.Tensor, *, taus: float | torch.Tensor = 1.0,
+                 biases: float | torch.Tensor = 0.0, gains: float | torch.Tensor = 1.0):
+        super().__init__()
+        W = as_tensor(weights, "weights")
+        if W.ndim != 2 or W.shape[0] != W.shape[1]:
+            raise ValueError(f"weights must be a square (n, n) matrix, got shape {tuple(W.shape)}")
+        check_finite(W, "weights")
+        n = W.shape[0]
+        self.state_dim = self.input_dim = n
+        dtype = W.dtype
+        self.weights = nn.Parameter(W)
+        self.biases = nn.Parameter(per_unit(biases, "biases", n, dtype=dtype))
+        self.gains = nn.Parameter(per_unit(gains, "gains", n, dtype=dtype))
+        self.register_buffer("taus", per_unit(taus, "taus", n, positive=True, dtype=dtype))
+
+    def _argument(self, y: torch.Tensor) -> torch.Tensor:
+        return self.gains * (y + self.biases)
+
+    def forward(self, t: torch.Tensor, y: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        rhs = torch.sigmoid(self._argument(y)) @ self.weights.T - y
+        if u is not None:
+            rhs = rhs + u
+        return rhs / self.taus
+
+    def jacobian(self, y: torch.Tensor, u: torch.Tensor | None = None,
+                 t: torch.Tensor | float = 0.0) -> torch.Tensor:
+        s = torch.sigmoid(self._argument(y))
+        slope = s * (1.0 - s) * self.gains  # d sigma(g_j (y_j + theta_j)) / d y_j
+        eye = torch.eye(self.state_dim, dtype=y.dtype, device=y.device)
+        J = self.weights * slope[..., None, :] - eye
+        return J / (self.taus if self.taus.ndim == 0 else self.taus[:, None])
+
+    def config(self) -> dict[str, Any]:
+        return {"weights": self.weights.tolist(), "taus": self.taus.tolist(),
+                "biases": self.biases.tolist(), "gains": self.gains.tolist()}
+
+    def describe(self) -> str:
+        return f"BeerCTRNN n={self.state_dim}: tau_i dy_i/dt = -y_i + sum_j W_ij sigma(g_j (y_j + theta_j)) + I_i"

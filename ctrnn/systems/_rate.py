@@ -1,0 +1,184 @@
+"""Rate networks in the Sompolinsky (x-form) and Yang et al. 2019 (r-form) conventions."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._validation import as_tensor, check_finite, check_positive_int, check_shape, per_unit
+from ._activations import Activation, get_activation
+from ._base import System
+
+
+def make_generator(seed: int | torch.Generator | None) -> tuple[torch.Generator, int | None]:
+    """A CPU generator from an explicit seed (a fresh, recorded seed when ``None``); global RNG untouched."""
+    if isinstance(seed, torch.Generator):
+        return seed, None
+    gen = torch.Generator()
+    if seed is None:
+        return gen, gen.seed()
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, a torch.Generator or None, got {type(seed).__name__}")
+    gen.manual_seed(seed)
+    return gen, seed
+
+
+class RateRNN(System):
+    r"""Continuous-time rate network.
+
+    x-form (Sompolinsky et al. 1988; PsychRNN):  ``tau dx/dt = -x + W phi(x) + W_in u + b``.
+    r-form (Yang et al. 2019):                   ``tau dr/dt = -r + phi(W r + W_in u + b)``.
+    Euler with ``dt = tau`` of the r-form is exactly ``torch.nn.RNN``.
+
+    Arguments:
+        n: number of units.
+        n_inputs: input size ``m`` (0: autonomous).
+        form: ``"x"`` or ``"r"``.
+        activation: a registered name (tanh, relu, softplus, sigmoid, linear) or an ``Activation``.
+        tau: time constant, scalar or per unit ``(n,)``, in the model's time units.
+        g: gain of the random initialisation ``W_ij ~ N(0, g^2 / n)`` (ignored when ``W`` is given).
+        W, W_in, bias: explicit weights ``(n, n)``, ``(n, m)``, ``(n,)``; random / zero when ``None``.
+            ``W_in`` is initialised ``N(0, 1/m)``; ``bias`` zero.
+        zero_diagonal: zero the diagonal of the initial ``W`` (no self-coupling). Applied at
+            construction; training can make it non-zero again.
+        dale: excitatory fraction in (0, 1) to impose Dale's law: the recurrent matrix used is
+            ``W_eff = |W| @ diag(sign)`` with the first ``round(dale * n)`` units excitatory. The random
+            initial magnitudes of inhibitory columns are scaled by ``n_E / n_I`` so each row's expected
+            input sums to zero (balanced E/I, as in Rajan & Abbott 2006).
+        seed: int or ``torch.Generator`` for the random initialisation; ``None`` draws a fresh seed
+            and records it in :meth:`config`.
+
+    Attributes:
+        W: ``(n, n)`` recurrent weights (``W[i, j]`` from unit j to unit i), a parameter.
+        W_in: ``(n, m)`` input weights, a parameter.
+        bias: ``(n,)``, a parameter.
+        tau: ``()`` or ``(n,)`` time constant(s), a buffer.
+
+    Raises:
+        ValueError: on shapes that do not match ``n`` / ``n_inputs``, non-finite weights, ``tau <= 0``,
+            an unknown form or activation, or ``dale`` outside (0, 1).
+    """
+
+    def __init__(self, n: int, *, n_inputs: int = 0, form: str = "x", activation: str | Activation = "tanh",
+                 tau: float | torch.Tensor = 1.0, g: float = 1.5, W: torch.Tensor | None = None,
+                 W_in: torch.Tensor | None = None, bias: torch.Tensor | None = None,
+                 zero_diagonal: bool = False, dale: float | None = None,
+                 seed: int | torch.Generator | None = None):
+        super().__init__()
+        n = check_positive_int(n, "n")
+        if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 0:
+            raise ValueError(f"n_inputs must be an int >= 0, got {n_inputs!r}")
+        if form not in ("x", "r"):
+            raise ValueError(f"unknown form {form!r}; choose one of: r, x")
+        if dale is not None and not (0.0 < float(dale) < 1.0):
+            raise ValueError(f"dale is the excitatory fraction and must lie in (0, 1), got {dale}")
+        if not math.isfinite(g) or g < 0:
+            raise ValueError(f"g must be a finite number >= 0, got {g}")
+        self.state_dim, self.input_dim = n, n_inputs
+        self.form = form
+        self.phi = get_activation(activation)
+        self.g = float(g)
+        self.zero_diagonal = bool(zero_diagonal)
+        self.dale = None if dale is None else float(dale)
+        gen, self.seed = make_generator(seed)
+        # random draws are float64 (same network in every dtype) and take the default dtype;
+        # explicit weights keep theirs
+        target = torch.get_default_dtype() if W is None else as_tensor(W, "W").dtype
+
+        if W is None:
+            # drawn in float64 so the same seed gives the same network in every dtype
+            W = torch.randn(n, n, generator=gen, dtype=torch.float64) * (g / math.sqrt(n))
+            if self.dale is not None:
+                n_exc = self._n_excitatory(n, self.dale)
+                W = W.abs()
+                W[:, n_exc:] *= n_exc / (n - n_exc)
+        else:
+            W = as_tensor(W, "W")
+            check_shape(W, "W", (n, n))
+        if zero_diagonal:
+            W = W.clone()
+            W.fill_diagonal_(0.0)
+        if W_in is None:
+            W_in = torch.randn(n, n_inputs, generator=gen, dtype=torch.float64) / math.sqrt(max(n_inputs, 1))
+        else:
+            W_in = as_tensor(W_in, "W_in")
+            check_shape(W_in, "W_in", (n, n_inputs))
+        bias = torch.zeros(n, dtype=torch.float64) if bias is None else as_tensor(bias, "bias")
+        check_shape(bias, "bias", (n,))
+        for name, value in (("W", W), ("W_in", W_in), ("bias", bias)):
+            check_finite(value, name)
+        self.W = nn.Parameter(W.to(target))
+        self.W_in = nn.Parameter(W_in.to(target))
+        self.bias = nn.Parameter(bias.to(target))
+        self.register_buffer("tau", per_unit(tau, "tau", n, positive=True, dtype=target))
+        if self.dale is not None:
+            sign = torch.ones(n, dtype=target)
+            sign[self._n_excitatory(n, self.dale):] = -1.0
+            self.register_buffer("sign", sign)
+
+    @staticmethod
+    def _n_excitatory(n: int, fraction: float) -> int:
+        n_exc = round(fraction * n)
+        if not 0 < n_exc < n:
+            raise ValueError(f"dale={fraction} leaves no excitatory or no inhibitory unit for n={n}")
+        return n_exc
+
+    @property
+    def W_eff(self) -> torch.Tensor:
+        """The recurrent matrix the dynamics use: ``W``, or ``|W| @ diag(sign)`` under Dale's law."""
+        if self.dale is None:
+            return self.W
+        return self.W.abs() * self.sign
+
+    def _drive(self, x: torch.Tensor, u: torch.Tensor | None, W: torch.Tensor) -> torch.Tensor:
+        """x-form: ``W phi(x) + W_in u + b``; r-form: ``W r + W_in u + b`` (the argument of phi)."""
+        a = F.linear(self.phi(x) if self.form == "x" else x, W, self.bias)
+        if u is not None:
+            a = a + F.linear(u, self.W_in)
+        return a
+
+    def forward(self, t: torch.Tensor, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        a = self._drive(x, u, self.W_eff)
+        rhs = a - x if self.form == "x" else self.phi(a) - x
+        return rhs / self.tau
+
+    def _tau_column(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tau if self.tau.ndim == 0 else self.tau[:, None]
+
+    def jacobian(self, x: torch.Tensor, u: torch.Tensor | None = None,
+                 t: torch.Tensor | float = 0.0) -> torch.Tensor:
+        W = self.W_eff
+        eye = torch.eye(self.state_dim, dtype=x.dtype, device=x.device)
+        if self.form == "x":
+            J = W * self.phi.derivative(x)[..., None, :] - eye
+        else:
+            J = self.phi.derivative(self._drive(x, u, W))[..., :, None] * W - eye
+        return J / self._tau_column(x)
+
+    def jvp(self, x: torch.Tensor, v: torch.Tensor, u: torch.Tensor | None = None,
+            t: torch.Tensor | float = 0.0) -> torch.Tensor:
+        W = self.W_eff
+        many = v.ndim == x.ndim + 1  # (*batch, n, k): k tangent vectors as columns
+        if self.form == "x":
+            d = self.phi.derivative(x)
+            Jv = W @ (d[..., None] * v) if many else F.linear(d * v, W)
+        else:
+            d = self.phi.derivative(self._drive(x, u, W))
+            Jv = d[..., None] * (W @ v) if many else d * F.linear(v, W)
+        return (Jv - v) / (self._tau_column(x) if many else self.tau)
+
+    def config(self) -> dict[str, Any]:
+        tau = self.tau.tolist()
+        return {"n": self.state_dim, "n_inputs": self.input_dim, "form": self.form,
+                "activation": self.phi.name, "tau": tau, "g": self.g, "zero_diagonal": self.zero_diagonal,
+                "dale": self.dale, "seed": self.seed}
+
+    def describe(self) -> str:
+        eq = ("tau dx/dt = -x + W phi(x) + W_in u + b" if self.form == "x"
+              else "tau dr/dt = -r + phi(W r + W_in u + b)")
+        dale = f", Dale's law ({self.dale:.0%} excitatory)" if self.dale is not None else ""
+        return f"RateRNN {self.form}-form, n={self.state_dim}, phi={self.phi.name}, g={self.g:g}{dale}: {eq}"

@@ -1,0 +1,99 @@
+"""Classic systems with published answers, used to validate the analysis.
+
+Their parameters are plain floats, so dtype and device follow the state they are given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._base import System
+
+
+class _Reference(System):
+    input_dim = 0
+
+    def config(self) -> dict[str, Any]:
+        return dict(self._params)
+
+    def describe(self) -> str:
+        params = ", ".join(f"{k}={v:g}" for k, v in self._params.items())
+        return f"{type(self).__name__} ({params}): {self.equations}"
+
+    def _stack(self, parts: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(parts, dim=-1)
+
+
+class Lorenz(_Reference):
+    """Lorenz-63: ``x' = sigma (y - x)``, ``y' = x (rho - z) - y``, ``z' = x y - beta z``."""
+
+    state_dim = 3
+    equations = "x' = sigma (y - x), y' = x (rho - z) - y, z' = x y - beta z"
+
+    def __init__(self, sigma: float = 10.0, rho: float = 28.0, beta: float = 8.0 / 3.0):
+        super().__init__()
+        self.sigma, self.rho, self.beta = float(sigma), float(rho), float(beta)
+        self._params = {"sigma": self.sigma, "rho": self.rho, "beta": self.beta}
+
+    def forward(self, t: torch.Tensor, s: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        x, y, z = s.unbind(-1)
+        return self._stack([self.sigma * (y - x), x * (self.rho - z) - y, x * y - self.beta * z])
+
+    def jacobian(self, s: torch.Tensor, u: torch.Tensor | None = None,
+                 t: torch.Tensor | float = 0.0) -> torch.Tensor:
+        x, y, z = s.unbind(-1)
+        one, zero = torch.ones_like(x), torch.zeros_like(x)
+        rows = [self._stack([-self.sigma * one, self.sigma * one, zero]),
+                self._stack([self.rho - z, -one, -x]),
+                self._stack([y, x, -self.beta * one])]
+        return torch.stack(rows, dim=-2)
+
+
+class Rossler(_Reference):
+    """Rössler: ``x' = -y - z``, ``y' = x + a y``, ``z' = b + z (x - c)``."""
+
+    state_dim = 3
+    equations = "x' = -y - z, y' = x + a y, z' = b + z (x - c)"
+
+    def __init__(self, a: float = 0.2, b: float = 0.2, c: float = 5.7):
+        super().__init__()
+        self.a, self.b, self.c = float(a), float(b), float(c)
+        self._params = {"a": self.a, "b": self.b, "c": self.c}
+
+    def forward(self, t: torch.Tensor, s: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        x, y, z = s.unbind(-1)
+        return self._stack([-y - z, x + self.a * y, self.b + z * (x - self.c)])
+
+    def jacobian(self, s: torch.Tensor, u: torch.Tensor | None = None,
+                 t: torch.Tensor | float = 0.0) -> torch.Tensor:
+        x, y, z = s.unbind(-1)
+        one, zero = torch.ones_like(x), torch.zeros_like(x)
+        rows = [self._stack([zero, -one, -one]),
+                self._stack([one, self.a * one, zero]),
+                self._stack([z, zero, x - self.c])]
+        return torch.stack(rows, dim=-2)
+
+
+class VanDerPol(_Reference):
+    """Van der Pol ``x'' - mu (1 - x^2) x' + x = 0`` as ``x' = v``, ``v' = mu (1 - x^2) v - x``."""
+
+    state_dim = 2
+    equations = "x' = v, v' = mu (1 - x^2) v - x"
+
+    def __init__(self, mu: float = 1.0):
+        super().__init__()
+        self.mu = float(mu)
+        self._params = {"mu": self.mu}
+
+    def forward(self, t: torch.Tensor, s: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        x, v = s.unbind(-1)
+        return self._stack([v, self.mu * (1.0 - x * x) * v - x])
+
+    def jacobian(self, s: torch.Tensor, u: torch.Tensor | None = None,
+                 t: torch.Tensor | float = 0.0) -> torch.Tensor:
+        x, v = s.unbind(-1)
+        rows = [self._stack([torch.zeros_like(x), torch.ones_like(x)]),
+                self._stack([-2.0 * self.mu * x * v - 1.0, self.mu * (1.0 - x * x)])]
+        return torch.stack(rows, dim=-2)

@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import solve_ivp
+
+# Reference solves: scipy's DOP853 (order 8) at rtol = atol = 1e-12, tighter than anything asked of ctrnn.
+REF_TOL = 1e-12
+
+
+def dop853(rhs, x0: np.ndarray, t: np.ndarray, breaks=()) -> np.ndarray:
+    """Solve ``x' = rhs(t, x)`` with scipy on the grid ``t``, restarting at each input breakpoint so the
+    reference never steps across a discontinuity. Returns ``(T, n)``."""
+    knots = [t[0], *[b for b in breaks if t[0] < b < t[-1]], t[-1]]
+    out = np.empty((len(t), len(x0)))
+    x = np.asarray(x0, dtype=float)
+    for a, b in zip(knots[:-1], knots[1:]):
+        inside = (t >= a) & (t <= b)
+        sol = solve_ivp(rhs, (a, b), x, method="DOP853", rtol=REF_TOL, atol=REF_TOL, t_eval=t[inside],
+                        dense_output=False)
+        assert sol.success, sol.message
+        out[inside] = sol.y.T
+        x = solve_ivp(rhs, (a, b), x, method="DOP853", rtol=REF_TOL, atol=REF_TOL).y[:, -1]
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _float64_default():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def solver_bound(traj, growth: float = 10.0) -> float:
+    """Global-error bound of a tolerance-controlled solve: the controller keeps each step's local error
+    below ``atol + rtol * |x|``; ``n_steps`` of them accumulate, amplified by at most ``growth`` over
+    the short, non-explosive runs used in the tests."""
+    scale = traj.atol + traj.rtol * float(traj.x.detach().abs().max())
+    return growth * traj.stats.n_steps * scale

@@ -1,0 +1,117 @@
+"""The command line: through Typer's CliRunner, and once as a real subprocess."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import ctrnn
+from cli.main import app
+
+runner = CliRunner()
+SMALL = ["--n", "12", "--t-end", "5", "--batch", "3", "--quiet"]
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_help_lists_the_verbs():
+    result = run("--help")
+    assert result.exit_code == 0
+    for verb in ("simulate", "models", "version"):
+        assert verb in result.output
+    models = run("models")
+    assert models.exit_code == 0 and "rate" in models.output and "dopri5" in models.output
+
+
+def test_simulate_writes_everything_and_reproduces_from_its_config(tmp_path):
+    out = tmp_path / "a"
+    result = run("simulate", *SMALL, "--seed", "4", "--out", out)
+    assert result.exit_code == 0, result.output
+    for name in ("trajectory.safetensors", "model.safetensors", "trajectory.png", "trajectory.svg", "config.toml"):
+        assert (out / name).stat().st_size > 0, name
+    traj = ctrnn.load(out / "trajectory.safetensors")
+    assert traj.x.shape == (51, 3, 12) and traj.x.dtype == torch.float64 and traj.metadata["seed"] == 4
+    model = ctrnn.load(out / "model.safetensors")
+    assert torch.equal(model.W, ctrnn.RateRNN(12, g=1.5, seed=4).W)
+    # the resolved config alone reproduces the run exactly
+    again = run("simulate", "--config", out / "config.toml", "--out", tmp_path / "b", "--quiet")
+    assert again.exit_code == 0, again.output
+    assert torch.equal(ctrnn.load(tmp_path / "b" / "trajectory.safetensors").x, traj.x)
+
+
+def test_flags_override_the_config_file(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('seed = 1\ndtype = "float32"\n[model]\nkind = "rate"\nn = 7\ng = 0.5\n'
+                   '[simulation]\nt_end = 2.0\nbatch = 2\nmethod = "rk4"\nstep_size = 0.05\n')
+    result = run("simulate", "--config", cfg, "--n", "9", "--set", "model.form=\"r\"", "--out", tmp_path / "o", "-q")
+    assert result.exit_code == 0, result.output
+    traj = ctrnn.load(tmp_path / "o" / "trajectory.safetensors")
+    assert traj.x.shape[-1] == 9 and traj.x.dtype == torch.float32 and traj.method == "rk4"
+    assert traj.metadata["config"]["model"]["form"] == "r" and traj.metadata["config"]["model"]["g"] == 0.5
+
+
+def test_driven_model_with_a_pulse(tmp_path):
+    result = run("simulate", "--set", "model.n_inputs=2", "--set", "input.kind=\"pulse\"", "--set", "input.start=1.0",
+                 "--set", "input.stop=2.0", *SMALL, "--out", tmp_path / "p")
+    assert result.exit_code == 0, result.output
+    traj = ctrnn.load(tmp_path / "p" / "trajectory.safetensors")
+    assert float(traj.u[10].abs().max()) == 1.0 and float(traj.u[0].abs().max()) == 0.0  # on at t=1, off at t=0
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--set", "simulation.tend=1"], "unknown config key 'simulation.tend'; valid keys here: atol, batch"),
+    (["--set", "model.foo=1"], "unknown parameter(s) 'foo' for model 'rate'; valid: n, n_inputs"),
+    (["--model", "hopfield"], "unknown model 'hopfield'; choose one of: beer, lorenz, rate, rossler, vanderpol"),
+    (["--method", "rk45"], "unknown method 'rk45'"),
+    (["--dtype", "float16"], "unknown dtype 'float16'; choose one of: float32, float64"),
+    (["--set", "simulation.batch=\"many\""], "config key 'simulation.batch' must be int or float"),
+    (["--set", "input.kind=\"pulse\""], "the model has no inputs"),
+    (["--t-end", "-1"], "simulation.t_end must be > 0"),
+    (["--model", "lorenz", "--method", "euler", "--step-size", "0.5", "--t-end", "50"], "diverged"),
+    (["--set", "model.tau=0.0"], "tau must be > 0"),
+    (["--config", "/nonexistent/run.toml"], "config file not found: /nonexistent/run.toml"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    result = runner.invoke(app, ["simulate", "--out", str(tmp_path / "x"), "-q", *args])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert message in lines[0]
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_invalid_toml_and_existing_output(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("seed = = 3\n")
+    result = run("simulate", "--config", bad, "--out", tmp_path / "x", "-q")
+    assert result.exit_code == 2 and "is not valid TOML" in result.output
+    out = tmp_path / "exists"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    result = run("simulate", *SMALL, "--out", out)
+    assert result.exit_code == 2 and "pass --force" in result.output
+    assert (out / "keep.txt").read_text() == "precious"  # nothing lost
+    assert run("simulate", *SMALL, "--out", out, "--force").exit_code == 0
+    assert (out / "trajectory.safetensors").exists() and not (out / "keep.txt").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_unavailable_is_a_clear_error(tmp_path):
+    result = run("simulate", *SMALL, "--device", "cuda", "--out", tmp_path / "c")
+    assert result.exit_code == 2 and "CUDA is not available" in result.output
+
+
+def test_real_subprocess(tmp_path):
+    out = tmp_path / "sub"
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "simulate", "--model", "vanderpol", "--t-end", "10",
+                           "--batch", "2", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "VanDerPol" in proc.stdout and "wrote:" in proc.stdout
+    assert ctrnn.load(out / "trajectory.safetensors").x.shape == (101, 2, 2)
+    proc = subprocess.run([sys.executable, "-m", "cli.main", "simulate", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
