@@ -45,7 +45,8 @@ def friendly_errors(fn: F) -> F:
             raise typer.Exit(130) from None
         except (ctrnn.ConfigError, ctrnn.SolverError, ValueError, TypeError, OSError, NotImplementedError,
                 RuntimeError) as exc:
-            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            fail(lines[0] if lines else type(exc).__name__)
 
     return wrapper  # type: ignore[return-value]
 
@@ -194,9 +195,13 @@ def simulate_cmd(
     dtype: DtypeOpt = None,
     out: OutOpt = None,
     force: ForceOpt = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out from its config.toml.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Simulate a model from random initial states; write the trajectory, the model, plots and the resolved config."""
+    """Simulate a model from random initial states; write the trajectory, the model, plots and the resolved config.
+
+    The trajectory is written as the run goes; an interrupted run continues with --resume --out DIR.
+    """
     import tomli_w
     import torch
 
@@ -206,6 +211,13 @@ def simulate_cmd(
              "simulation.dt_out": dt_out, "simulation.batch": batch, "simulation.method": method,
              "simulation.rtol": rtol, "simulation.atol": atol, "simulation.step_size": step_size,
              "seed": seed, "device": device, "dtype": dtype}
+    out_dir = out if out is not None else Path("results") / "simulate"
+    if resume:
+        if config is not None or set_ or any(v is not None for v in flags.values()) or force:
+            fail("--resume takes every setting from the run's own config.toml; give only --out (and --quiet)")
+        if not (out_dir / "config.toml").is_file():
+            fail(f"nothing to resume in {out_dir}: it has no config.toml from an earlier ctrnn simulate")
+        config = out_dir / "config.toml"
     cfg = resolve_simulate_config(config, flags, set_ or [])
     sim = cfg["simulation"]
     if sim["batch"] < 1 or not isinstance(sim["batch"], int):
@@ -214,7 +226,8 @@ def simulate_cmd(
         if not sim[key] > 0:
             fail(f"simulation.{key} must be > 0, got {sim[key]}")
     dev, dt = resolve_torch(cfg["device"], cfg["dtype"])
-    out_dir = prepare_out(out if out is not None else Path("results") / "simulate", force)
+    if not resume:
+        prepare_out(out_dir, force)
 
     params = {k: v for k, v in cfg["model"].items() if k != "kind"}
     system = ctrnn.build_system(cfg["model"]["kind"], params, seed=cfg["seed"]).to(device=dev, dtype=dt)
@@ -223,13 +236,18 @@ def simulate_cmd(
     steps = max(1, round(sim["t_end"] / sim["dt_out"]))
     t = torch.linspace(0.0, sim["t_end"], steps + 1, dtype=torch.float64)
     command = "ctrnn " + " ".join(sys.argv[1:])
-    with torch.no_grad():
-        traj = ctrnn.simulate(system, x0, t, inputs=build_input(cfg, system, sim["t_end"]), method=sim["method"],
-                              rtol=sim["rtol"], atol=sim["atol"], step_size=sim["step_size"],
-                              progress=not quiet, metadata={"seed": cfg["seed"], "command": command, "config": cfg})
-
-    written = [out_dir / "trajectory.safetensors"]
-    traj.save(str(written[0]))
+    if not resume:  # written first: it is what --resume reads back
+        toml_cfg = json.loads(json.dumps(cfg), object_hook=lambda d: {k: v for k, v in d.items() if v is not None})
+        (out_dir / "config.toml").write_text(f"# resolved by: {command}\n" + tomli_w.dumps(toml_cfg), encoding="utf-8")
+    written = [out_dir / "config.toml", out_dir / "trajectory.safetensors"]
+    try:
+        with torch.no_grad():
+            traj = ctrnn.simulate_to_file(
+                system, x0, t, written[1], inputs=build_input(cfg, system, sim["t_end"]), method=sim["method"],
+                rtol=sim["rtol"], atol=sim["atol"], step_size=sim["step_size"], resume=resume, progress=not quiet,
+                metadata={"seed": cfg["seed"], "command": command, "config": cfg})
+    except KeyboardInterrupt:
+        fail(f"interrupted; the trajectory so far is in {written[1]}; continue with: ctrnn simulate --resume --out {out_dir}")
     try:
         system.save(str(out_dir / "model.safetensors"))
         written.append(out_dir / "model.safetensors")
@@ -239,9 +257,6 @@ def simulate_cmd(
     for ext in ("png", "svg"):
         fig.savefig(out_dir / f"trajectory.{ext}")
         written.append(out_dir / f"trajectory.{ext}")
-    toml_cfg = json.loads(json.dumps(cfg), object_hook=lambda d: {k: v for k, v in d.items() if v is not None})
-    (out_dir / "config.toml").write_text(f"# resolved by: {command}\n" + tomli_w.dumps(toml_cfg), encoding="utf-8")
-    written.append(out_dir / "config.toml")
 
     if not quiet:
         s = traj.stats

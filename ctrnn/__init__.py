@@ -12,6 +12,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 from . import inputs, systems
 from ._errors import ConfigError, DivergenceError, SolverError
+from ._checkpoint import simulate_to_file
 from ._simulate import METHODS, SolverStats, Trajectory, simulate
 from .discretize import DiscreteMap, IteratedMap
 from .io import load, save_model
@@ -20,5 +21,5 @@ from .systems import ACTIVATIONS, MODELS, Activation, BeerCTRNN, RateRNN, System
 __all__ = [
     "ACTIVATIONS", "Activation", "BeerCTRNN", "ConfigError", "MODELS", "build_system", "DiscreteMap", "DivergenceError", "IteratedMap",
     "METHODS", "RateRNN", "SolverError", "SolverStats", "System", "Trajectory", "VectorField", "__version__",
-    "inputs", "load", "save_model", "simulate", "systems",
+    "inputs", "load", "save_model", "simulate", "simulate_to_file", "systems",
 ]

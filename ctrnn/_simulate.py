@@ -186,7 +186,7 @@ def _fixed_grid(t: torch.Tensor, step_size: float | None, breakpoints: torch.Ten
     return torch.cat([knots[interval] + lengths[interval] * frac, knots[-1:]])
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     from . import __version__
 
     return {"ctrnn": __version__, "torch": torch.__version__,
@@ -200,6 +200,41 @@ def describe_system(system: System) -> dict[str, Any]:
     except NotImplementedError:
         config = None
     return {"class": type(system).__name__, "config": config, "description": system.describe()}
+
+
+def prepare_problem(system: System, x0: Any, t: Any, inputs: Any) -> tuple[torch.Tensor, torch.Tensor, Input | None]:
+    """Check and convert ``simulate``'s problem: ``x0`` and ``t`` to the system's dtype and device,
+    ``inputs`` to an :class:`~ctrnn.inputs.Input` covering ``t`` (see :func:`simulate` for the rules)."""
+    from .discretize import DiscreteMap
+
+    if isinstance(system, DiscreteMap):
+        raise TypeError("simulate integrates continuous-time Systems; for a DiscreteMap use dmap.rollout(x0, inputs)")
+    if not isinstance(system, System):
+        raise TypeError(f"system must be a ctrnn.System (wrap a callable with ctrnn.VectorField(fn, n)), "
+                        f"got {type(system).__name__}")
+    x0 = as_tensor(x0, "x0")
+    dtype = system.dtype or (x0.dtype if x0.is_floating_point() or x0.is_complex() else torch.get_default_dtype())
+    device = system.device or x0.device
+    x0 = x0.to(dtype=dtype, device=device)
+    if x0.ndim < 1 or x0.shape[-1] != system.state_dim:
+        raise ValueError(f"x0 must have shape (*batch, {system.state_dim}) for this system, got {tuple(x0.shape)}")
+    check_finite(x0, "x0")
+    real = x0.real.dtype if x0.is_complex() else dtype
+    t = _time_grid(t, real, device)
+    t0, t1 = float(t[0]), float(t[-1])
+
+    u = as_input(inputs, t, system.input_dim)
+    if u is not None:
+        u = u.to(dtype=dtype, device=device)
+        if not u.covers(t0, t1):
+            raise ValueError(f"the input covers t in [{u.t_min:g}, {u.t_max:g}] but the solve needs [{t0:g}, {t1:g}];"
+                             " give samples over the whole span (inputs never extrapolate)")
+        try:
+            torch.broadcast_shapes(u.batch_shape, tuple(x0.shape[:-1]))
+        except RuntimeError:
+            raise ValueError(f"input batch shape {u.batch_shape} does not broadcast with the batch shape "
+                             f"{tuple(x0.shape[:-1])} of x0") from None
+    return x0, t, u
 
 
 def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor | Sequence[float], *,
@@ -242,13 +277,6 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
             bound), naming the time and the batch elements.
         SolverError: the solver exceeded ``max_steps``.
     """
-    from .discretize import DiscreteMap
-
-    if isinstance(system, DiscreteMap):
-        raise TypeError("simulate integrates continuous-time Systems; for a DiscreteMap use dmap.rollout(x0, inputs)")
-    if not isinstance(system, System):
-        raise TypeError(f"system must be a ctrnn.System (wrap a callable with ctrnn.VectorField(fn, n)), "
-                        f"got {type(system).__name__}")
     solver = METHODS[method]
     fixed = is_fixed_step(method)
     if fixed:
@@ -262,28 +290,10 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
     if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"max_steps must be a positive int or None, got {max_steps!r}")
 
-    x0 = as_tensor(x0, "x0")
-    dtype = system.dtype or (x0.dtype if x0.is_floating_point() or x0.is_complex() else torch.get_default_dtype())
-    device = system.device or x0.device
-    x0 = x0.to(dtype=dtype, device=device)
-    if x0.ndim < 1 or x0.shape[-1] != system.state_dim:
-        raise ValueError(f"x0 must have shape (*batch, {system.state_dim}) for this system, got {tuple(x0.shape)}")
-    check_finite(x0, "x0")
-    real = x0.real.dtype if x0.is_complex() else dtype
-    t = _time_grid(t, real, device)
+    x0, t, u = prepare_problem(system, x0, t, inputs)
+    real = t.dtype
+    device = t.device
     t0, t1 = float(t[0]), float(t[-1])
-
-    u = as_input(inputs, t, system.input_dim)
-    if u is not None:
-        u = u.to(dtype=dtype, device=device)
-        if not u.covers(t0, t1):
-            raise ValueError(f"the input covers t in [{u.t_min:g}, {u.t_max:g}] but the solve needs [{t0:g}, {t1:g}];"
-                             " give samples over the whole span (inputs never extrapolate)")
-        try:
-            torch.broadcast_shapes(u.batch_shape, tuple(x0.shape[:-1]))
-        except RuntimeError:
-            raise ValueError(f"input batch shape {u.batch_shape} does not broadcast with the batch shape "
-                             f"{tuple(x0.shape[:-1])} of x0") from None
     breaks = None if u is None else u.breakpoints
     if breaks is not None:
         breaks = breaks.to(dtype=real, device=device)
@@ -337,7 +347,7 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
     if u is not None:
         with torch.no_grad():
             u_on_grid = u.sample(t)
-    meta = {"system": describe_system(system), "versions": _versions(),
+    meta = {"system": describe_system(system), "versions": versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(metadata or {})}
     return Trajectory(t=t, x=x, u=u_on_grid, stats=stats, method=method,
                       rtol=None if fixed else rtol, atol=None if fixed else atol,

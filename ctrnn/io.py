@@ -26,7 +26,8 @@ def _write(path: str | os.PathLike, tensors: dict[str, torch.Tensor], kind: str,
     if not path.parent.exists():
         raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
     header = {"format": FORMAT, "kind": kind, "meta": json.dumps(meta, allow_nan=True)}
-    payload = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
+    # clone: safetensors refuses tensors that share memory (a result's slices of one buffer)
+    payload = {name: t.detach().cpu().clone(memory_format=torch.contiguous_format) for name, t in tensors.items()}
     tmp = path.with_name(f".{path.name}.partial")
     save_file(payload, str(tmp), metadata=header)
     os.replace(tmp, path)

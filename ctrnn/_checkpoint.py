@@ -1,0 +1,152 @@
+"""Long simulations that write their results as they go and can be resumed."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timezone
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ._progress import TimeProgress
+from ._simulate import SolverStats, Trajectory, describe_system, prepare_problem, simulate, versions
+from .io import read, save_result
+from .systems._base import System
+
+
+def _chunk_bounds(n_points: int, chunks: int) -> list[int]:
+    """Output-grid indices where chunks start and end; they depend only on the grid, so a resumed
+    run cuts the solve exactly where the first run did."""
+    last = n_points - 1
+    return sorted({round(i * last / chunks) for i in range(chunks + 1)})
+
+
+def _save_checkpoint(path: Path, t: torch.Tensor, x_done: torch.Tensor, u_done: torch.Tensor | None, stats: SolverStats,
+                     settings: dict[str, Any], metadata: dict[str, Any], complete: bool) -> None:
+    tensors = {"t": t[: len(x_done)], "x": x_done}
+    if u_done is not None:
+        tensors["u"] = u_done
+    if not complete:
+        tensors["t_full"] = t
+    save_result(path, "Trajectory", tensors, {
+        "stats": asdict(stats), **settings,
+        "metadata": {**metadata, "checkpoint": {"complete": complete, "points_done": len(x_done),
+                                                "points_total": len(t)}}})
+
+
+def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *, inputs: Any = None,
+                     method: str = "dopri5", rtol: float = 1e-7, atol: float = 1e-9, step_size: float | None = None,
+                     chunks: int = 100, checkpoint_seconds: float = 30.0, resume: bool = False,
+                     max_steps: int | None = None, progress: bool = False,
+                     metadata: dict[str, Any] | None = None) -> Trajectory:
+    """:func:`~ctrnn.simulate` in chunks of the output grid, saving the trajectory so far to ``path``.
+
+    The solve restarts at each chunk boundary from the last state (an adaptive method picks its step
+    size afresh there, so results agree with one uninterrupted :func:`~ctrnn.simulate` to the solver
+    tolerance, not bit for bit). The trajectory is written at most every ``checkpoint_seconds`` and at
+    the end; an interrupted run loses at most that much work. The file loads with :func:`ctrnn.load`;
+    an unfinished one has ``metadata["checkpoint"]["complete"] == False`` and only the points done.
+
+    Arguments:
+        system, x0, t, inputs, method, rtol, atol, step_size, max_steps, metadata: as for ``simulate``.
+        path: ``.safetensors`` file to write.
+        chunks: number of pieces the output grid is cut into (at most ``len(t) - 1``).
+        checkpoint_seconds: least wall time between two writes.
+        resume: continue from an unfinished ``path`` written by the same problem (same grid, initial
+            states, model and solver settings); a finished one is returned as it is.
+        progress: show a progress bar over model time.
+
+    Returns:
+        The whole :class:`~ctrnn.Trajectory` (stats summed over the chunks and sessions).
+
+    Raises:
+        ValueError: as ``simulate``; a ``path`` that exists without ``resume``; a checkpoint that
+            does not match this problem.
+        DivergenceError: as ``simulate``; the points before the blow-up stay saved.
+    """
+    path = Path(path)
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+        raise ValueError(f"chunks must be a positive int, got {chunks!r}")
+    x0, t, u = prepare_problem(system, x0, t, inputs)
+    settings = {"method": method, "rtol": None if step_size is not None else rtol,
+                "atol": None if step_size is not None else atol, "step_size": step_size}
+    meta = {"system": describe_system(system), "versions": versions(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(metadata or {})}
+
+    x_done, stats = x0[None], SolverStats(nfe=0, n_accepted=None, n_rejected=None, n_steps=None, wall_time=0.0)
+    if path.exists():
+        if not resume:
+            raise ValueError(f"{path} exists; pass resume=True to continue it, or choose another path")
+        x_done, stats, finished = _load_checkpoint(path, x0, t, settings, meta)
+        if finished is not None:
+            return finished
+
+    bounds = _chunk_bounds(len(t), min(chunks, len(t) - 1))
+    last_write = time.perf_counter()
+    sol_kwargs = {"method": method, "rtol": rtol, "atol": atol, "step_size": step_size, "max_steps": max_steps}
+    bar = TimeProgress(float(t[0]), float(t[-1])) if progress else None
+    try:
+        if bar is not None:
+            bar.__enter__()
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if b < len(x_done):
+                continue  # done in an earlier session
+            part = simulate(system, x_done[-1].detach(), t[a: b + 1], inputs=u, **sol_kwargs)
+            x_done = torch.cat([x_done, part.x[1:].detach()])
+            stats = _add(stats, part.stats)
+            if bar is not None:
+                bar.update(float(t[b]))
+            if time.perf_counter() - last_write >= checkpoint_seconds and b < len(t) - 1:
+                _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False)
+                last_write = time.perf_counter()
+    except BaseException:
+        if len(x_done) > 1:  # keep what was done: a Ctrl-C or a blow-up loses nothing before it
+            _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False)
+        raise
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    with torch.no_grad():
+        u_grid = None if u is None else u.sample(t)
+    _save_checkpoint(path, t, x_done, u_grid, stats, settings, meta, complete=True)
+    full_meta = {**meta, "checkpoint": {"complete": True, "points_done": len(t), "points_total": len(t)}}
+    return Trajectory(t=t, x=x_done, u=u_grid, stats=stats, metadata=full_meta, **settings)
+
+
+def _add(a: SolverStats, b: SolverStats) -> SolverStats:
+    def plus(p: int | None, q: int | None) -> int | None:
+        return q if p is None else (p if q is None else p + q)
+
+    return SolverStats(nfe=a.nfe + b.nfe, n_accepted=plus(a.n_accepted, b.n_accepted),
+                       n_rejected=plus(a.n_rejected, b.n_rejected), n_steps=plus(a.n_steps, b.n_steps),
+                       wall_time=a.wall_time + b.wall_time)
+
+
+def _load_checkpoint(path: Path, x0: torch.Tensor, t: torch.Tensor, settings: dict[str, Any],
+                     meta: dict[str, Any]) -> tuple[torch.Tensor, SolverStats, Trajectory | None]:
+    kind, tensors, saved = read(path)
+    checkpoint = saved.get("metadata", {}).get("checkpoint")
+    if kind != "Trajectory" or checkpoint is None:
+        raise ValueError(f"{path} is not a checkpoint written by simulate_to_file; choose another path")
+    complete = checkpoint["complete"]
+    t_saved = tensors["t"] if complete else tensors["t_full"]
+    x_saved = tensors["x"].to(dtype=x0.dtype, device=x0.device)
+    problems = []
+    if t_saved.shape != t.shape or not torch.equal(t_saved.to(t.dtype), t.cpu().to(t.dtype)):
+        problems.append("time grid")
+    if x_saved.shape[1:] != x0.shape or not torch.equal(x_saved[0], x0):
+        problems.append("initial states")
+    if saved["metadata"].get("system") != meta["system"]:
+        problems.append("model")
+    if any(saved.get(k) != v for k, v in settings.items()):
+        problems.append("solver settings")
+    if problems:
+        raise ValueError(f"the checkpoint {path} was written for a different problem (it differs in: "
+                         f"{', '.join(problems)}); delete it or write to another path")
+    stats = SolverStats(**saved["stats"])
+    if complete:
+        return x_saved, stats, replace(Trajectory._from_saved(tensors, saved), t=t, x=x_saved)
+    return x_saved, stats, None
