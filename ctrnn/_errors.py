@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 class SolverError(RuntimeError):
@@ -29,7 +33,7 @@ class ConfigError(ValueError):
     """A configuration file or mapping is unreadable or names unknown keys."""
 
 
-def locate_divergence(x: "torch.Tensor", times: "torch.Tensor", *, what: str) -> DivergenceError | None:
+def locate_divergence(x: torch.Tensor, times: torch.Tensor, *, what: str) -> DivergenceError | None:
     """A :class:`DivergenceError` for the first non-finite entry of a time-major ``x`` ``(T, *batch, n)``,
     or ``None`` when everything is finite. ``times[k]`` labels ``x[k]``.
     """

@@ -242,22 +242,29 @@ class FunctionInput(Input):
 
 
 def steps(times: Sequence[float], levels: torch.Tensor | Sequence, *, t_span: tuple[float, float]) -> PiecewiseConstant:
-    """A staircase: ``levels[0]`` on ``[t_span[0], times[0])``, ``levels[k]`` on ``[times[k-1], times[k])``, ...
+    """A staircase: ``levels[0]`` before ``times[0]``, ``levels[k]`` on ``[times[k-1], times[k])``, ...,
+    over ``t_span``. Switch times outside the span are clipped: the level in force at ``t_span[0]`` starts
+    the staircase and switches at or after ``t_span[1]`` never happen.
 
     Arguments:
-        times: ``K`` switch times inside ``t_span``.
+        times: ``K`` increasing switch times.
         levels: ``K + 1`` levels, each a scalar or an ``(m,)`` / ``(*batch, m)`` tensor.
         t_span: ``(t0, t1)`` the input covers.
     """
     t0, t1 = float(t_span[0]), float(t_span[1])
+    if not t1 > t0:
+        raise ValueError(f"t_span must be increasing, got {t_span}")
     times = [float(s) for s in times]
-    if sorted(times) != times or any(not t0 < s < t1 for s in times):
-        raise ValueError(f"switch times must be increasing and strictly inside t_span={t_span}, got {times}")
+    if any(b <= a for a, b in zip(times[:-1], times[1:])):
+        raise ValueError(f"switch times must be strictly increasing, got {times}")
     vals = [as_tensor(v, "levels") for v in levels]
     if len(vals) != len(times) + 1:
         raise ValueError(f"need len(times) + 1 = {len(times) + 1} levels, got {len(vals)}")
     vals = [v.reshape(1) if v.ndim == 0 else v for v in vals]
-    return PiecewiseConstant([t0, *times], torch.stack(torch.broadcast_tensors(*vals)), t_end=t1)
+    first = sum(s <= t0 for s in times)  # index of the level in force at t0
+    inside = [s for s in times if t0 < s < t1]
+    kept = vals[first: first + len(inside) + 1]
+    return PiecewiseConstant([t0, *inside], torch.stack(torch.broadcast_tensors(*kept)), t_end=t1)
 
 
 def step(t_on: float, amplitude: torch.Tensor | Sequence[float] | float, *, t_span: tuple[float, float]) -> PiecewiseConstant:

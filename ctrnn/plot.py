@@ -48,6 +48,13 @@ def plot_trajectory(traj: Trajectory, *, max_traces: int = 8, title: str | None 
         ax_t.set_xlabel("time t (time constants)")
         ax_t.set_ylabel("state x_i(t)")
         ax_t.set_title(f"first trajectory, {min(n, max_traces)} of {n} units")
+        if traj.u is not None:  # the drive, on its own axis so its scale does not squash the states
+            u = traj.u.detach().cpu().double().reshape(len(t), -1, traj.u.shape[-1])
+            ax_u = ax_t.twinx()
+            ax_u.spines["right"].set_visible(True)
+            for j in range(min(u.shape[-1], 3)):
+                ax_u.plot(t, u[:, 0, j], color="0.55", lw=0.9, ls="--", drawstyle="steps-post", label=f"u{j}")
+            ax_u.set_ylabel("input u(t) (dashed)", color="0.4")
         if n <= max_traces:
             ax_t.legend(frameon=False, fontsize=7, ncol=2)
         if n == 3:

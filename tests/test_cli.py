@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -115,3 +116,13 @@ def test_real_subprocess(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "cli.main", "simulate", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+SIMULATIONS = sorted((Path(__file__).resolve().parents[1] / "simulations").glob("*.toml"))
+
+
+@pytest.mark.parametrize("config", SIMULATIONS, ids=[p.stem for p in SIMULATIONS])
+def test_every_simulation_config_runs(tmp_path, config):
+    result = run("simulate", "--config", config, "--t-end", "2", "--out", tmp_path / config.stem, "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / config.stem / "trajectory.png").exists()

@@ -60,8 +60,14 @@ def test_step_pulse_and_staircase_helpers():
     assert float(s(torch.tensor(3.9))) == 0.0 and float(s(torch.tensor(4.0))) == 0.5 and s.t_max == 10.0
     st = steps([1.0, 2.0], [0.0, 1.0, 2.0], t_span=(0.0, 3.0))
     assert [float(st(torch.tensor(x))) for x in (0.5, 1.5, 2.5)] == [0.0, 1.0, 2.0]
-    with pytest.raises(ValueError, match="strictly inside t_span"):
-        steps([5.0], [0.0, 1.0], t_span=(0.0, 3.0))
+    # switch times outside the span are clipped: a pulse that starts after the end never turns on,
+    # one that started before the beginning is on from the start
+    late = pulse(5.0, 6.0, 1.0, t_span=(0.0, 3.0))
+    assert late.values.flatten().tolist() == [0.0] and late.t_max == 3.0
+    early = pulse(-1.0, 2.0, 1.0, t_span=(0.0, 3.0))
+    assert [float(early(torch.tensor(x))) for x in (0.0, 1.9, 2.0)] == [1.0, 1.0, 0.0]
+    with pytest.raises(ValueError, match="strictly increasing"):
+        steps([2.0, 1.0], [0.0, 1.0, 2.0], t_span=(0.0, 3.0))
     with pytest.raises(ValueError, match="t_off must be > t_on"):
         pulse(3.0, 2.0, 1.0, t_span=(0.0, 5.0))
 

@@ -1,7 +1,5 @@
 """simulate against references nobody here wrote: scipy's DOP853, expm and lsim; gradcheck; failures."""
 
-import math
-
 import numpy as np
 import pytest
 import scipy.linalg

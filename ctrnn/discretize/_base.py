@@ -10,6 +10,7 @@ from torch import nn
 from .._errors import locate_divergence
 from .._validation import check_positive_int
 from ..systems._base import batched_jacobian, batched_jvp
+from ..systems._wrappers import WrapsCallable
 
 
 class DiscreteMap(nn.Module):
@@ -82,11 +83,11 @@ class DiscreteMap(nn.Module):
         return batched_jvp(lambda y: self.step(y, u), x, v)
 
 
-class IteratedMap(DiscreteMap):
+class IteratedMap(WrapsCallable, DiscreteMap):
     """A user's own discrete map ``fn(x, u) -> x_next`` as a :class:`DiscreteMap`.
 
     Arguments:
-        fn: maps ``(*batch, n)`` and ``(*batch, m)`` (``None`` when ``input_dim == 0``) to ``(*batch, n)``;
+        fn: maps ``(*batch, n)`` and ``(*batch, m)`` (``None`` when there is no input) to ``(*batch, n)``;
             an ``nn.Module``'s parameters become this map's.
         state_dim: ``n``.
         input_dim: ``m``.
@@ -95,17 +96,7 @@ class IteratedMap(DiscreteMap):
     def __init__(self, fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor], state_dim: int,
                  input_dim: int = 0):
         super().__init__()
-        if not callable(fn):
-            raise TypeError(f"fn must be callable as fn(x, u), got {type(fn).__name__}")
-        self.state_dim = check_positive_int(state_dim, "state_dim")
-        if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 0:
-            raise ValueError(f"input_dim must be an int >= 0, got {input_dim!r}")
-        self.input_dim = input_dim
-        if isinstance(fn, nn.Module):
-            self.fn = fn
-        else:
-            self._fn = fn
+        self._wrap(fn, state_dim, input_dim, "fn(x, u)")
 
     def step(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
-        fn = self.fn if "fn" in self._modules else self._fn
-        return fn(x, u)
+        return self.wrapped(x, u)

@@ -11,12 +11,37 @@ from .._validation import check_positive_int
 from ._base import System
 
 
-class VectorField(System):
+class WrapsCallable:
+    """Holds a user's callable for a wrapper model: an ``nn.Module`` is registered as a submodule (its
+    parameters become the wrapper's), anything else is kept as a plain attribute."""
+
+    state_dim: int
+    input_dim: int
+
+    def _wrap(self, fn: Callable, state_dim: int, input_dim: int, signature: str) -> None:
+        if not callable(fn):
+            raise TypeError(f"fn must be callable as {signature}, got {type(fn).__name__}")
+        self.state_dim = check_positive_int(state_dim, "state_dim")
+        if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 0:
+            raise ValueError(f"input_dim must be an int >= 0, got {input_dim!r}")
+        self.input_dim = input_dim
+        if isinstance(fn, nn.Module):
+            self.fn = fn
+        else:
+            self._fn = fn
+
+    @property
+    def wrapped(self) -> Callable:
+        """The user's callable."""
+        return self.fn if "fn" in self._modules else self._fn  # type: ignore[attr-defined]
+
+
+class VectorField(WrapsCallable, System):
     """Any callable ``fn(t, x, u) -> dx/dt`` as a :class:`System`.
 
     Arguments:
         fn: maps scalar time ``t``, state ``(*batch, n)`` and input ``(*batch, m)`` (``None`` when
-            ``input_dim == 0``) to ``dx/dt`` of shape ``(*batch, n)``. If it is an ``nn.Module`` its
+            there is no input) to ``dx/dt`` of shape ``(*batch, n)``. If it is an ``nn.Module`` its
             parameters belong to this system (adjoint gradients, ``.to(device)``).
         state_dim: ``n``.
         input_dim: ``m``.
@@ -27,21 +52,11 @@ class VectorField(System):
     def __init__(self, fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor],
                  state_dim: int, input_dim: int = 0):
         super().__init__()
-        if not callable(fn):
-            raise TypeError(f"fn must be callable as fn(t, x, u), got {type(fn).__name__}")
-        self.state_dim = check_positive_int(state_dim, "state_dim")
-        if isinstance(input_dim, bool) or not isinstance(input_dim, int) or input_dim < 0:
-            raise ValueError(f"input_dim must be an int >= 0, got {input_dim!r}")
-        self.input_dim = input_dim
-        if isinstance(fn, nn.Module):
-            self.fn = fn
-        else:
-            self._fn = fn
+        self._wrap(fn, state_dim, input_dim, "fn(t, x, u)")
 
     def forward(self, t: torch.Tensor, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
-        fn = self.fn if "fn" in self._modules else self._fn
-        return fn(t, x, u)
+        return self.wrapped(t, x, u)
 
     def describe(self) -> str:
-        fn = self.fn if "fn" in self._modules else self._fn
+        fn = self.wrapped
         return f"VectorField {getattr(fn, '__name__', type(fn).__name__)} (n={self.state_dim}, inputs={self.input_dim})"
