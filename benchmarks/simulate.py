@@ -10,7 +10,7 @@ batch 128, t in [0, 20], float32, one thread. Rows:
 - scipy ``solve_ivp`` (RK45 and DOP853) looped over trajectories (what a user without ctrnn writes),
   timed on a subset and scaled to the full batch.
 
-Columns: wall time (best of ``--repeats``), right-hand-side evaluations, max error at t_end against a
+Columns: wall time (best of at least ``--repeats`` interleaved rounds and 6 s), right-hand-side evaluations, max error at t_end against a
 float64 DOP853 reference (rtol = atol = 1e-10) on the first ``--ref`` trajectories, and efficiency =
 evaluations x (one product's time) / wall time, as % of the ceiling. The last column is each torch
 row's time relative to raw torchdiffeq with the same method: ctrnn's overhead.
@@ -47,12 +47,17 @@ def best_of(fn, repeats: int, sync) -> tuple[float, object]:
     return best_of_interleaved([fn], repeats, sync)[0]
 
 
+MIN_TIME = 6.0  # seconds each comparison runs at least, so short solves get enough rounds
+
+
 def best_of_interleaved(fns, repeats: int, sync) -> list[tuple[float, object]]:
-    """Best wall time of each function, running them in turn each round so that a slow spell of a
-    shared machine hits all of them alike."""
+    """Best wall time of each function over at least ``repeats`` rounds and ``MIN_TIME`` seconds,
+    running them in turn each round so that a slow spell of a shared machine hits all of them alike."""
     best = [math.inf] * len(fns)
     outs: list[object] = [None] * len(fns)
-    for _ in range(repeats):
+    began, rounds = time.perf_counter(), 0
+    while rounds < repeats or time.perf_counter() - began < MIN_TIME:
+        rounds += 1
         for i, fn in enumerate(fns):
             sync()
             start = time.perf_counter()
@@ -118,7 +123,9 @@ def main() -> None:
             (t_raw, x_raw), (t_ct, traj) = best_of_interleaved(
                 [lambda: torchdiffeq.odeint(counted, x0, t, method=method, **kw),
                  lambda: ctrnn.simulate(net, x0, t, method=method, **ckw)], args.repeats, sync)
-            nfe_raw = counter["nfe"] // args.repeats
+            counter["nfe"] = 0
+            torchdiffeq.odeint(counted, x0, t, method=method, **kw)
+            nfe_raw = counter["nfe"]
             label = f"dt={args.dt:g}" if method == "rk4" else f"tol={args.tol:g}"
             rows.append((f"torchdiffeq {method} ({label})", t_raw, nfe_raw, err(x_raw[-1]), t_raw))
             rows.append((f"ctrnn {method} ({label})", t_ct, traj.stats.nfe, err(traj.x[-1]), t_raw))

@@ -337,11 +337,12 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
     error = locate_divergence(x.detach(), t, what=f"simulate ({method})")
     if error is not None:
         raise error
+    reported = solver.valid_callbacks()  # counts exist only where torchdiffeq reports the steps
     stats = SolverStats(
         nfe=func.nfe,
-        n_accepted=None if fixed else func.n_accepted,
-        n_rejected=None if fixed else func.n_rejected,
-        n_steps=func.n_steps if "callback_step" in solver.valid_callbacks() else None,
+        n_accepted=func.n_accepted if "callback_accept_step" in reported else None,
+        n_rejected=func.n_rejected if "callback_reject_step" in reported else None,
+        n_steps=func.n_steps if "callback_step" in reported else None,
         wall_time=wall)
     u_on_grid = None
     if u is not None:

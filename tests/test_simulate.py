@@ -150,6 +150,8 @@ def test_solver_stats_and_fixed_grid():
     # dopri5: 6 new evaluations per attempted step (FSAL) + 2 for the initial step selection
     assert s.nfe == 6 * s.n_steps + 2
     assert s.wall_time > 0
+    scipy = ctrnn.simulate(net, x0, t[:5], method="scipy_solver").stats  # counts it does not report stay None
+    assert scipy.nfe > 0 and scipy.n_accepted is None and scipy.n_steps is None
 
 
 def test_float32_follows_the_system():
