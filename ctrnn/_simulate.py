@@ -219,13 +219,13 @@ def prepare_problem(system: System, x0: Any, t: Any, inputs: Any) -> tuple[torch
     if x0.ndim < 1 or x0.shape[-1] != system.state_dim:
         raise ValueError(f"x0 must have shape (*batch, {system.state_dim}) for this system, got {tuple(x0.shape)}")
     check_finite(x0, "x0")
-    real = x0.real.dtype if x0.is_complex() else dtype
+    real = dtype.to_real()  # times and inputs are real even for a complex state
     t = _time_grid(t, real, device)
     t0, t1 = float(t[0]), float(t[-1])
 
     u = as_input(inputs, t, system.input_dim)
     if u is not None:
-        u = u.to(dtype=dtype, device=device)
+        u = u.to(dtype=real, device=device)
         if not u.covers(t0, t1):
             raise ValueError(f"the input covers t in [{u.t_min:g}, {u.t_max:g}] but the solve needs [{t0:g}, {t1:g}];"
                              " give samples over the whole span (inputs never extrapolate)")

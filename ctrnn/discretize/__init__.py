@@ -1,5 +1,9 @@
-"""Discrete-time maps: the base contract and a user's own map."""
+"""Discrete-time maps: the base contract, a user's own map, and the discretization of Systems."""
 
 from ._base import DiscreteMap, IteratedMap
+from ._discretize import all_schemes, discretize
+from ._linear import LINEAR_SCHEMES, LinearMap, associative_scan, gbt
+from ._nonlinear import SystemMap
 
-__all__ = ["DiscreteMap", "IteratedMap"]
+__all__ = ["LINEAR_SCHEMES", "DiscreteMap", "IteratedMap", "LinearMap", "SystemMap", "all_schemes",
+           "associative_scan", "discretize", "gbt"]

@@ -6,7 +6,8 @@ from ._beer import BeerCTRNN
 from ._catalog import MODELS, build_system, model_parameters
 from ._rate import RateRNN
 from ._reference import Lorenz, Rossler, VanDerPol
+from ._ssm import DiagonalSSM, LinearSSM
 from ._wrappers import VectorField
 
-__all__ = ["ACTIVATIONS", "Activation", "BeerCTRNN", "Lorenz", "MODELS", "RateRNN", "Rossler", "System",
+__all__ = ["ACTIVATIONS", "Activation", "BeerCTRNN", "DiagonalSSM", "LinearSSM", "Lorenz", "MODELS", "RateRNN", "Rossler", "System",
            "VanDerPol", "VectorField", "build_system", "get_activation", "model_parameters"]

@@ -56,6 +56,17 @@ class System(nn.Module):
         t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
         return batched_jvp(lambda y: self.forward(t, y, u), x, v)
 
+    # -- hooks for discretization --------------------------------------------------------------
+    def leak(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor | None:
+        """Rate ``lam`` of a linear decay ``f = -lam * x + N(x, u)`` (broadcastable to ``x``), which
+        the ``exp_euler`` scheme integrates exactly; ``None`` when the model has no such split."""
+        return None
+
+    def euler_step(self, x: torch.Tensor, u: torch.Tensor | None, dt: float | torch.Tensor) -> torch.Tensor:
+        """One explicit Euler step ``x + dt f(x, u)``. Models whose Euler form is staggered (LSTM:
+        cell first, then hidden) override it."""
+        return x + dt * self.forward(torch.zeros((), dtype=x.real.dtype, device=x.device), x, u)
+
     # -- description and persistence -----------------------------------------------------------
     @property
     def dtype(self) -> torch.dtype | None:

@@ -59,6 +59,9 @@ class BeerCTRNN(System):
         J = self.weights * slope[..., None, :] - eye
         return J / (self.taus if self.taus.ndim == 0 else self.taus[:, None])
 
+    def leak(self, y: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        return 1.0 / self.taus
+
     def config(self) -> dict[str, Any]:
         return {"weights": self.weights.tolist(), "taus": self.taus.tolist(),
                 "biases": self.biases.tolist(), "gains": self.gains.tolist()}

@@ -171,6 +171,9 @@ class RateRNN(System):
             Jv = d[..., None] * (W @ v) if many else d * F.linear(v, W)
         return (Jv - v) / (self._tau_column(x) if many else self.tau)
 
+    def leak(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        return 1.0 / self.tau
+
     def config(self) -> dict[str, Any]:
         tau = self.tau.tolist()
         return {"n": self.state_dim, "n_inputs": self.input_dim, "form": self.form,

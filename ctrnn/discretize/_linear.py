@@ -1,0 +1,296 @@
+"""Discretization of linear systems (``scipy.signal.cont2discrete`` conventions) and their maps.
+
+Each scheme gives scipy's four matrices ``(Ad, Bd, Cd, Dd)`` for a dense ``A`` or a diagonal ``lam``,
+for one step size or one per step (``dt`` of shape ``(T,)``, as Mamba's Delta).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from .._errors import locate_divergence
+from .._registry import Registry
+from ._base import DiscreteMap
+
+Matrices = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+# -- helpers for the diagonal case: phi_1(z) = (e^z - 1)/z and phi_2(z) = (e^z - 1 - z)/z^2 ---------------
+def _phi1(z: torch.Tensor) -> torch.Tensor:
+    small = z.abs() < 1e-3  # series where the quotient cancels: error ~ z^4/120 < 1e-14
+    safe = torch.where(small, torch.ones_like(z), z)
+    return torch.where(small, 1 + z / 2 + z * z / 6 + z**3 / 24, torch.expm1(safe) / safe)
+
+
+def _phi2(z: torch.Tensor) -> torch.Tensor:
+    small = z.abs() < 1e-3
+    safe = torch.where(small, torch.ones_like(z), z)
+    return torch.where(small, 0.5 + z / 6 + z * z / 24 + z**3 / 120, (torch.expm1(safe) - safe) / (safe * safe))
+
+
+def _eye_like(A: torch.Tensor) -> torch.Tensor:
+    return torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+
+
+@dataclass(frozen=True)
+class LinearScheme:
+    """A discretization of ``dx/dt = A x + B u``.
+
+    Attributes:
+        name: registry name.
+        dense: ``(A, B, C, D, dt) -> (Ad, Bd, Cd, Dd)`` with ``dt`` of shape ``S`` (``()`` or ``(T,)``):
+            ``Ad (*S, n, n)``, ``Bd (*S, n, m)``, ``Cd``, ``Dd`` as scipy returns them.
+        diagonal: the same for ``A = diag(lam)``: ``Ad (*S, n)``, ``Bd (*S, n, m)``.
+        shifted_state: the map's state is scipy's realisation, not ``x(t_k)`` (FOH), so its output
+            uses ``Cd, Dd``; other schemes keep the continuous ``C, D`` (S4 / Mamba convention).
+    """
+
+    name: str
+    dense: Callable[..., Matrices]
+    diagonal: Callable[..., Matrices]
+    shifted_state: bool = False
+
+
+def _gbt_dense(alpha: float) -> Callable[..., Matrices]:
+    def f(A, B, C, D, dt):
+        h = dt[..., None, None]
+        eye = _eye_like(A)
+        ima = eye - alpha * h * A
+        Ad = torch.linalg.solve(ima, eye + (1 - alpha) * h * A)
+        Bd = torch.linalg.solve(ima, h * B)
+        Cd = torch.linalg.solve(ima.mT, C.mT).mT
+        return Ad, Bd, Cd, D + alpha * C @ Bd
+    return f
+
+
+def _gbt_diagonal(alpha: float) -> Callable[..., Matrices]:
+    def f(lam, B, C, D, dt):
+        z = dt[..., None] * lam
+        ima = 1 - alpha * z
+        Ad = (1 + (1 - alpha) * z) / ima
+        Bd = (dt[..., None] / ima)[..., None] * B
+        Cd = C / ima[..., None, :]
+        return Ad, Bd, Cd, D + alpha * C @ Bd
+    return f
+
+
+def _zoh_dense(A, B, C, D, dt):
+    n, m = B.shape[-2], B.shape[-1]
+    top = torch.cat([A, B], dim=-1)
+    block = torch.cat([top, torch.zeros(m, n + m, dtype=A.dtype, device=A.device)], dim=-2)
+    E = torch.linalg.matrix_exp(dt[..., None, None] * block)
+    return E[..., :n, :n], E[..., :n, n:], C, D
+
+
+def _zoh_diagonal(lam, B, C, D, dt):
+    z = dt[..., None] * lam
+    return torch.exp(z), (dt[..., None] * _phi1(z))[..., None] * B, C, D
+
+
+def _foh_dense(A, B, C, D, dt):
+    n, m = B.shape[-2], B.shape[-1]
+    h = dt[..., None, None]
+    size = n + 2 * m
+    shape = (*dt.shape, size, size)
+    block = torch.zeros(shape, dtype=A.dtype, device=A.device)
+    block[..., :n, :n] = h * A
+    block[..., :n, n:n + m] = h * B
+    block[..., n:n + m, n + m:] = torch.eye(m, dtype=A.dtype, device=A.device)
+    E = torch.linalg.matrix_exp(block)
+    E11, E12, E13 = E[..., :n, :n], E[..., :n, n:n + m], E[..., :n, n + m:]
+    return E11, E12 - E13 + E11 @ E13, C, D + C @ E13
+
+
+def _foh_diagonal(lam, B, C, D, dt):
+    z = dt[..., None] * lam
+    ez = torch.exp(z)
+    g1 = (dt[..., None] * _phi1(z))[..., None] * B
+    g2 = (dt[..., None] * _phi2(z))[..., None] * B
+    return ez, g1 - g2 + ez[..., None] * g2, C, D + C @ g2
+
+
+def _impulse_dense(A, B, C, D, dt):
+    if bool((D != 0).any()):
+        raise ValueError("the impulse scheme applies only to strictly proper systems (D = 0)")
+    h = dt[..., None, None]
+    Ad = torch.linalg.matrix_exp(h * A)
+    return Ad, Ad @ B * h, C, C @ B * h
+
+
+def _impulse_diagonal(lam, B, C, D, dt):
+    if bool((D != 0).any()):
+        raise ValueError("the impulse scheme applies only to strictly proper systems (D = 0)")
+    Ad = torch.exp(dt[..., None] * lam)
+    Bd = (Ad * dt[..., None])[..., None] * B
+    return Ad, Bd, C, C @ B * dt[..., None, None]
+
+
+def _mamba_dense(A, B, C, D, dt):
+    h = dt[..., None, None]
+    return torch.linalg.matrix_exp(h * A), h * B, C, D
+
+
+def _mamba_diagonal(lam, B, C, D, dt):
+    return torch.exp(dt[..., None] * lam), dt[..., None, None] * B, C, D
+
+
+LINEAR_SCHEMES: Registry[LinearScheme] = Registry("linear scheme")
+for _s in (
+    LinearScheme("zoh", _zoh_dense, _zoh_diagonal),
+    LinearScheme("foh", _foh_dense, _foh_diagonal, shifted_state=True),
+    LinearScheme("bilinear", _gbt_dense(0.5), _gbt_diagonal(0.5)),
+    LinearScheme("euler", _gbt_dense(0.0), _gbt_diagonal(0.0)),
+    LinearScheme("backward_euler", _gbt_dense(1.0), _gbt_diagonal(1.0)),
+    LinearScheme("impulse", _impulse_dense, _impulse_diagonal),
+    LinearScheme("mamba", _mamba_dense, _mamba_diagonal),
+):
+    LINEAR_SCHEMES.register(_s.name, _s)
+
+
+def gbt(alpha: float) -> LinearScheme:
+    """The generalized bilinear transform: 0 is forward Euler, 1/2 bilinear (Tustin), 1 backward Euler."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"gbt needs 0 <= alpha <= 1, got {alpha}")
+    return LinearScheme(f"gbt({alpha:g})", _gbt_dense(alpha), _gbt_diagonal(alpha))
+
+
+class LinearMap(DiscreteMap):
+    """The discrete linear system ``x_k = Abar_k x_{k-1} + Bbar_k u_k``, ``y_k = C x_k + D u_k``
+    (update, then read, as S4 / Mamba / LRU).
+
+    Attributes:
+        Abar: ``(n, n)``, or ``(n,)`` for a diagonal system; a leading ``(T,)`` when the step
+            size varies per step.
+        Bbar: ``(n, m)`` (leading ``(T,)`` likewise).
+        C, D: the output matrices the recursion reads with (``Re(C x)`` for a complex state).
+        dt: the step size(s).
+        scheme: the scheme's name.
+        diagonal: whether ``Abar`` is stored as its diagonal.
+    """
+
+    def __init__(self, Abar: torch.Tensor, Bbar: torch.Tensor, C: torch.Tensor, D: torch.Tensor, *, dt: torch.Tensor,
+                 scheme: str, diagonal: bool, scipy_matrices: Matrices):
+        super().__init__()
+        self.diagonal, self.scheme = diagonal, scheme
+        self.state_dim, self.input_dim = Bbar.shape[-2], Bbar.shape[-1]
+        for name, value in (("Abar", Abar), ("Bbar", Bbar), ("C", C), ("D", D), ("dt", dt)):
+            self.register_buffer(name, value)
+        self._scipy = scipy_matrices
+        self.per_step = dt.ndim == 1
+
+    def cont2discrete_matrices(self) -> Matrices:
+        """``(Ad, Bd, Cd, Dd)`` exactly as ``scipy.signal.cont2discrete`` defines them for this scheme
+        (``Ad`` as a full matrix also for a diagonal system)."""
+        Ad, Bd, Cd, Dd = self._scipy
+        return (torch.diag_embed(Ad) if self.diagonal else Ad), Bd, Cd, Dd
+
+    def _transition(self, x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
+        return A * x if self.diagonal else x @ A.mT
+
+    def step(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        if self.per_step:
+            raise ValueError("this map has one step size per step: use rollout(x0, inputs) or scan(x0, inputs)")
+        x = self._transition(x.to(self.Abar.dtype), self.Abar)
+        return x if u is None else x + u.to(self.Bbar.dtype) @ self.Bbar.mT
+
+    def output(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        """``y = C x + D u`` (the real part of ``C x`` for a complex state); any leading shape."""
+        y = x @ self.C.mT
+        if y.is_complex():
+            y = y.real
+        return y if u is None else y + u @ self.D.mT
+
+    def _drive(self, x0: torch.Tensor, inputs: torch.Tensor | None, steps: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-step transitions ``A_k`` and drives ``b_k = Bbar_k u_k``, shapes ``(T, ..., n[, n])``."""
+        if x0.shape[-1] != self.state_dim:
+            raise ValueError(f"x0 must have shape (*batch, {self.state_dim}), got {tuple(x0.shape)}")
+        if inputs is None:
+            if steps is None:
+                raise ValueError("pass inputs (T, *batch, m), or steps= for a free run")
+            T = steps
+        else:
+            if inputs.ndim < 2 or inputs.shape[-1] != self.input_dim:
+                raise ValueError(f"inputs must have shape (T, *batch, {self.input_dim}), got {tuple(inputs.shape)}")
+            T = inputs.shape[0]
+        if self.per_step and self.Abar.shape[0] != T:
+            raise ValueError(f"this map has {self.Abar.shape[0]} step sizes but {T} inputs were given")
+        dtype = self.Abar.dtype
+        batch = x0.shape[:-1] if inputs is None else torch.broadcast_shapes(x0.shape[:-1], inputs.shape[1:-1])
+        if inputs is None:
+            b = torch.zeros(T, *batch, self.state_dim, dtype=dtype, device=x0.device)
+        else:
+            u = inputs.to(dtype)
+            # one batched product for every step: (T, *batch, m) x (T or 1, m, n)
+            Bt = self.Bbar.mT if not self.per_step else self.Bbar.mT.reshape(T, *([1] * (u.ndim - 2)), self.input_dim, self.state_dim)
+            b = (u[..., None, :] @ Bt)[..., 0, :].expand(T, *batch, self.state_dim)
+        A = self.Abar if self.per_step else self.Abar.expand(T, *self.Abar.shape)
+        return A, b
+
+    def rollout(self, x0: torch.Tensor, inputs: torch.Tensor | None = None, *, steps: int | None = None) -> torch.Tensor:
+        """Sequential evaluation: ``x_1 .. x_T``, shape ``(T, *batch, n)``."""
+        A, b = self._drive(x0, inputs, steps)
+        x = x0.to(self.Abar.dtype)
+        out = torch.empty_like(b)
+        for k in range(b.shape[0]):
+            x = self._transition(x, A[k]) + b[k]
+            out[k] = x
+        return self._checked(out)
+
+    def scan(self, x0: torch.Tensor, inputs: torch.Tensor | None = None, *, steps: int | None = None) -> torch.Tensor:
+        """The same states as :meth:`rollout`, by a parallel associative scan (log2 T rounds of whole-
+        sequence products instead of T sequential steps)."""
+        A, b = self._drive(x0, inputs, steps)
+        b = b.clone()
+        b[0] = b[0] + self._transition(x0.to(b.dtype), A[0])
+        out = associative_scan(A, b, diagonal=self.diagonal)
+        return self._checked(out)
+
+    def _checked(self, states: torch.Tensor) -> torch.Tensor:
+        error = locate_divergence(states, torch.arange(1, states.shape[0] + 1), what="linear map (time in steps)")
+        if error is not None:
+            raise error
+        return states
+
+    def jacobian(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        if self.per_step:
+            raise ValueError("this map has one step size per step: its Jacobian depends on the step")
+        A = torch.diag_embed(self.Abar) if self.diagonal else self.Abar
+        return A.expand(*x.shape[:-1], self.state_dim, self.state_dim)
+
+    def jvp(self, x: torch.Tensor, v: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
+        if self.per_step:
+            raise ValueError("this map has one step size per step: its Jacobian depends on the step")
+        if v.ndim == x.ndim + 1:
+            return self.Abar[:, None] * v if self.diagonal else self.Abar @ v
+        return self._transition(v, self.Abar)
+
+
+def associative_scan(A: torch.Tensor, b: torch.Tensor, *, diagonal: bool) -> torch.Tensor:
+    """Inclusive scan of ``x_k = A_k x_{k-1} + b_k`` with ``x_{-1} = 0`` (fold ``x0`` into ``b_0``).
+
+    Hillis-Steele doubling: after round r every position holds the composition of the last 2^r steps,
+    so ``ceil(log2 T)`` rounds of elementwise (diagonal) or batched matrix products give every state.
+
+    Arguments:
+        A: ``(T, n)`` (diagonal) or ``(T, n, n)``.
+        b: ``(T, *batch, n)``.
+
+    Returns:
+        ``(T, *batch, n)``.
+    """
+    T = b.shape[0]
+    extra = b.ndim - 2  # batch dimensions between time and state
+    A = A.reshape(T, *([1] * extra), *A.shape[1:])
+    d = 1
+    while d < T:
+        if diagonal:
+            b = torch.cat([b[:d], A[d:] * b[:-d] + b[d:]])
+            A = torch.cat([A[:d], A[d:] * A[:-d]])
+        else:
+            b = torch.cat([b[:d], (A[d:] @ b[:-d, ..., None])[..., 0] + b[d:]])
+            A = torch.cat([A[:d], A[d:] @ A[:-d]])
+        d *= 2
+    return b

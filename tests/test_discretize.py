@@ -1,0 +1,189 @@
+"""Discretization against scipy.signal (cont2discrete, dlsim), measured orders, and the parallel scan."""
+
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+
+from conftest import solver_bound
+
+import ctrnn
+from ctrnn.inputs import PiecewiseConstant
+
+# our scheme name -> scipy's (method, alpha)
+SCIPY = {"zoh": ("zoh", None), "foh": ("foh", None), "bilinear": ("bilinear", None), "euler": ("euler", None),
+         "backward_euler": ("backward_diff", None), "gbt(0.3)": ("gbt", 0.3), "impulse": ("impulse", None)}
+
+
+def random_system(n=5, m=2, p=3, *, stable=True, seed=0):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n)) / np.sqrt(n) + (-1.0 if stable else 0.5) * np.eye(n)
+    return A, rng.standard_normal((n, m)), rng.standard_normal((p, n)), rng.standard_normal((p, m))
+
+
+@pytest.mark.parametrize("stable", [True, False], ids=["stable", "unstable"])
+@pytest.mark.parametrize("scheme", list(SCIPY))
+def test_dense_schemes_equal_cont2discrete(scheme, stable):
+    A, B, C, D = random_system(stable=stable, seed=1)
+    if scheme == "impulse":
+        D = np.zeros_like(D)  # scipy: impulse invariance needs a strictly proper system
+    dmap = ctrnn.discretize(ctrnn.LinearSSM(*map(torch.tensor, (A, B, C, D))), 0.07, scheme=scheme)
+    method, alpha = SCIPY[scheme]
+    ref = scipy.signal.cont2discrete((A, B, C, D), 0.07, method=method, alpha=alpha)[:4]
+    for ours, theirs, name in zip(dmap.cont2discrete_matrices(), ref, "ABCD", strict=True):
+        np.testing.assert_allclose(ours.numpy(), theirs, rtol=0, atol=1e-12, err_msg=name)
+    torch.testing.assert_close(dmap.Abar, torch.tensor(ref[0]), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("stable", [True, False], ids=["stable", "unstable"])
+@pytest.mark.parametrize("scheme", list(SCIPY))
+def test_complex_diagonal_schemes_equal_cont2discrete(scheme, stable):
+    rng = np.random.default_rng(2)
+    n, m, p = 6, 2, 3
+    lam = (-0.5 if stable else 0.3) * rng.uniform(0.2, 2, n) + 1j * rng.uniform(-5, 5, n)
+    lam[0] = 1e-5 + 2e-5j  # near zero: the phi-function series branch
+    B = rng.standard_normal((n, m)) + 1j * rng.standard_normal((n, m))
+    C = rng.standard_normal((p, n)) + 1j * rng.standard_normal((p, n))
+    D = np.zeros((p, m)) if scheme == "impulse" else rng.standard_normal((p, m))
+    dmap = ctrnn.discretize(ctrnn.DiagonalSSM(torch.tensor(lam), torch.tensor(B), torch.tensor(C), torch.tensor(D)),
+                            0.13, scheme=scheme)
+    method, alpha = SCIPY[scheme]
+    ref = scipy.signal.cont2discrete((np.diag(lam), B, C, D.astype(complex)), 0.13, method=method, alpha=alpha)[:4]
+    for ours, theirs, name in zip(dmap.cont2discrete_matrices(), ref, "ABCD", strict=True):
+        np.testing.assert_allclose(ours.numpy(), theirs, rtol=0, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("scheme", list(SCIPY) + ["mamba"])
+def test_rollout_equals_dlsim(scheme):
+    """dlsim reads then updates; with the realisation (C Ad, D + C Bd) it gives our update-then-read output."""
+    A, B, C, D = random_system(seed=3)
+    if scheme == "impulse":
+        D = np.zeros_like(D)
+    dmap = ctrnn.discretize(ctrnn.LinearSSM(*map(torch.tensor, (A, B, C, D))), 0.1, scheme=scheme)
+    Ad, Bd, Cm, Dm = (t.numpy() for t in (dmap.Abar, dmap.Bbar, dmap.C, dmap.D))
+    rng = np.random.default_rng(4)
+    u, x0 = rng.standard_normal((50, 2)), rng.standard_normal(5)
+    _, y_ref, x_ref = scipy.signal.dlsim((Ad, Bd, Cm @ Ad, Dm + Cm @ Bd, 0.1), u, x0=x0)
+    states = dmap.rollout(torch.tensor(x0), torch.tensor(u))
+    np.testing.assert_allclose(states.numpy(), (Ad @ x_ref.T).T + u @ Bd.T, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(dmap.output(states, torch.tensor(u)).numpy(), y_ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("T", [1, 7, 1000, 16384])
+def test_scan_equals_rollout_complex_diagonal(T):
+    ssm = ctrnn.DiagonalSSM.lru(16, 3, seed=0)
+    dmap = ctrnn.discretize(ssm, 1.0, scheme="zoh")
+    u = torch.randn(T, 4, 3, generator=torch.Generator().manual_seed(1))
+    x0 = torch.randn(4, 16, generator=torch.Generator().manual_seed(2)).to(torch.complex128)
+    seq, par = dmap.rollout(x0, u), dmap.scan(x0, u)
+    # |Abar| <= 0.999: errors do not grow; both sum the same terms in different orders (1e-13 on |x| ~ 10)
+    torch.testing.assert_close(par, seq, rtol=1e-12, atol=1e-12)
+
+
+def test_scan_equals_rollout_dense_and_per_step_dt():
+    A, B, C, D = random_system(n=4, m=2, seed=5)
+    ssm = ctrnn.LinearSSM(*map(torch.tensor, (A, B, C, D)))
+    dt = torch.rand(300, generator=torch.Generator().manual_seed(0)) * 0.2 + 0.01  # irregular steps
+    dmap = ctrnn.discretize(ssm, dt, scheme="zoh")
+    assert dmap.Abar.shape == (300, 4, 4)
+    u = torch.randn(300, 3, 2, generator=torch.Generator().manual_seed(1))
+    x0 = torch.randn(3, 4, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(dmap.scan(x0, u), dmap.rollout(x0, u), rtol=1e-12, atol=1e-12)
+    # per-step zoh equals step-by-step scalar discretization
+    k = 17
+    single = ctrnn.discretize(ssm, float(dt[k]), scheme="zoh")
+    torch.testing.assert_close(dmap.Abar[k], single.Abar, rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match="one step size per step"):
+        dmap.step(x0, u[0])
+
+
+def test_zoh_is_exact_for_piecewise_constant_inputs():
+    """ZOH of a sampled input reproduces the continuous solution at the sample times, to the accuracy of
+    the continuous reference (dopri5 at 1e-11; conftest.solver_bound)."""
+    A, B, C, D = random_system(n=4, m=2, seed=6)
+    ssm = ctrnn.LinearSSM(*map(torch.tensor, (A, B, C, D)))
+    t = torch.linspace(0, 5, 51)
+    u = torch.randn(51, 3, 2, generator=torch.Generator().manual_seed(0))
+    x0 = torch.randn(3, 4, generator=torch.Generator().manual_seed(1))
+    cont = ctrnn.simulate(ssm, x0, t, inputs=PiecewiseConstant(t, u), rtol=1e-11, atol=1e-11)
+    # simulate holds sample k on [t_k, t_{k+1}); the rollout's input k produces state k + 1
+    disc = ctrnn.discretize(ssm, 0.1, scheme="zoh").rollout(x0, u[:-1])
+    torch.testing.assert_close(disc, cont.x[1:].detach(), rtol=0, atol=solver_bound(cont))
+    # the bound discriminates: a scheme that is not exact for held inputs misses by far more
+    euler = ctrnn.discretize(ssm, 0.1, scheme="euler").rollout(x0, u[:-1])
+    assert float((euler - cont.x[1:].detach()).abs().max()) > 1e4 * solver_bound(cont)
+
+
+def _final_error(system, scheme, dt, T_end, x0):
+    steps = round(T_end / dt)
+    ref = ctrnn.simulate(system, x0, [0.0, T_end], rtol=1e-12, atol=1e-12).x[-1].detach()
+    with torch.no_grad():
+        x = ctrnn.discretize(system, dt, scheme=scheme).rollout(x0, steps=steps)[-1] if system.input_dim == 0 else None
+    return float((x - ref).abs().max())
+
+
+@pytest.mark.parametrize("scheme,order,system", [
+    ("euler", 1, "rate"), ("rk4", 4, "rate"), ("exp_euler", 1, "rate"), ("bilinear", 2, "linear"),
+    ("backward_euler", 1, "linear"), ("euler", 1, "linear"),
+])
+def test_measured_orders(scheme, order, system):
+    if system == "rate":
+        sys = ctrnn.RateRNN(6, g=1.3, seed=3)
+        x0 = torch.randn(2, 6, generator=torch.Generator().manual_seed(0))
+    else:
+        A, _, _, _ = random_system(n=4, seed=7)
+        sys = ctrnn.LinearSSM(torch.tensor(A), torch.zeros(4, 0))  # no inputs: a free run
+        x0 = torch.randn(2, 4, generator=torch.Generator().manual_seed(0))
+    dts = [0.1, 0.05, 0.025, 0.0125]
+    errs = [_final_error(sys, scheme, dt, 2.0, x0) for dt in dts]
+    slope = np.polyfit(np.log(dts), np.log(errs), 1)[0]
+    assert abs(slope - order) < 0.15, (slope, errs)  # asymptotic regime: within 0.15 of the order
+
+
+def test_mamba_input_matrix_error_is_second_order():
+    lam = torch.tensor([-0.5 + 3j, -1.0 + 0.5j, -2.0 + 0j])
+    ssm = ctrnn.DiagonalSSM(lam, torch.randn(3, 2, generator=torch.Generator().manual_seed(0)).to(torch.complex128))
+    dts = [0.2, 0.1, 0.05, 0.025]
+    errs = [float((ctrnn.discretize(ssm, h, scheme="mamba").Bbar - ctrnn.discretize(ssm, h, scheme="zoh").Bbar).abs().max())
+            for h in dts]
+    slope = np.polyfit(np.log(dts), np.log(errs), 1)[0]
+    assert abs(slope - 2) < 0.1, (slope, errs)  # dt B - dt phi1(lam dt) B = -lam dt^2 B / 2 + O(dt^3)
+    assert torch.equal(ctrnn.discretize(ssm, 0.1, scheme="mamba").Abar, ctrnn.discretize(ssm, 0.1, scheme="zoh").Abar)
+
+
+def test_exp_euler_is_exact_for_the_leak():
+    """With W = 0 the rate network is tau dx/dt = -x + W_in u + b: exp_euler is its exact solution."""
+    net = ctrnn.RateRNN(3, n_inputs=1, W=torch.zeros(3, 3), tau=torch.tensor([0.5, 1.0, 2.0]), bias=torch.ones(3), seed=0)
+    x0, u = torch.randn(2, 3, generator=torch.Generator().manual_seed(0)), torch.full((5, 2, 1), 0.7)
+    got = ctrnn.discretize(net, 0.3, scheme="exp_euler").rollout(x0, u)[-1]
+    target = net.W_in.detach()[:, 0] * 0.7 + 1.0
+    exact = target + (x0 - target) * torch.exp(-1.5 / net.tau)
+    torch.testing.assert_close(got.detach(), exact, rtol=0, atol=1e-14)
+
+
+def test_generic_euler_map_jvp_uses_the_model():
+    net = ctrnn.RateRNN(5, seed=0)
+    dmap = ctrnn.discretize(net, 0.1)
+    x, v = torch.randn(3, 5), torch.randn(3, 5, 2)
+    J = torch.eye(5) + 0.1 * net.jacobian(x)
+    torch.testing.assert_close(dmap.jvp(x, v), J @ v, rtol=1e-14, atol=1e-14)
+    torch.testing.assert_close(dmap.jacobian(x), J, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("make,kwargs,error,match", [
+    (lambda: ctrnn.RateRNN(3, seed=0), {"scheme": "zoh"}, ValueError,
+     "applies to linear systems .* choose one of: euler, exp_euler, rk4"),
+    (lambda: ctrnn.RateRNN(3, seed=0), {"scheme": "heun"}, ValueError, "unknown scheme 'heun'; choose one of: backward_euler"),
+    (lambda: ctrnn.RateRNN(3, seed=0), {"dt": 0.0}, ValueError, "dt must be > 0"),
+    (lambda: ctrnn.RateRNN(3, seed=0), {"dt": torch.ones(4)}, ValueError, "supported by the SSM schemes only"),
+    (lambda: ctrnn.VectorField(lambda t, x, u: -x, 2), {"scheme": "exp_euler"}, ValueError, "needs a linear leak"),
+    (lambda: ctrnn.LinearSSM(torch.eye(2), torch.ones(2, 1)), {"scheme": "gbt"}, ValueError, "needs alpha="),
+    (lambda: ctrnn.LinearSSM(torch.eye(2), torch.ones(2, 1)), {"scheme": "gbt(1.5)"}, ValueError, "0 <= alpha <= 1"),
+    (lambda: ctrnn.LinearSSM(torch.eye(2), torch.ones(2, 1), D=torch.ones(2, 1)), {"scheme": "impulse"}, ValueError,
+     "strictly proper"),
+    (lambda: ctrnn.IteratedMap(lambda x, u: x, 2), {}, TypeError, "already a DiscreteMap"),
+])
+def test_discretize_bad_input(make, kwargs, error, match):
+    args = {"dt": 0.1} | kwargs
+    with pytest.raises(error, match=match):
+        ctrnn.discretize(make(), args.pop("dt"), **args)
