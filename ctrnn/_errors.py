@@ -46,8 +46,9 @@ def locate_divergence(x: torch.Tensor, times: torch.Tensor, *, what: str) -> Div
     bad_batch = (~finite[bad_step]).nonzero().flatten().tolist()
     t_bad = float(times[bad_step])
     t_ok = float(times[bad_step - 1]) if bad_step > 0 else t_bad
+    when = f"between t = {t_ok:.6g} and t = {t_bad:.6g}" if bad_step > 0 else f"by t = {t_bad:.6g}, the first output"
     return DivergenceError(
-        f"{what} diverged: the state became NaN/Inf between t = {t_ok:.6g} and t = {t_bad:.6g} "
+        f"{what} diverged: the state became NaN/Inf {when} "
         f"for batch element(s) {_short(bad_batch)} (flattened batch index); reduce the step size or "
         "tolerances, shorten the run, or check the weights and inputs",
         time=t_ok, batch_indices=bad_batch,

@@ -4,6 +4,7 @@ from ._base import DiscreteMap, IteratedMap
 from ._discretize import all_schemes, discretize
 from ._linear import LINEAR_SCHEMES, LinearMap, associative_scan, gbt
 from ._nonlinear import SystemMap
+from ._torch import from_torch, to_torch
 
 __all__ = ["LINEAR_SCHEMES", "DiscreteMap", "IteratedMap", "LinearMap", "SystemMap", "all_schemes",
-           "associative_scan", "discretize", "gbt"]
+           "associative_scan", "discretize", "from_torch", "gbt", "to_torch"]

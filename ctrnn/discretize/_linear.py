@@ -19,13 +19,14 @@ Matrices = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 # -- helpers for the diagonal case: phi_1(z) = (e^z - 1)/z and phi_2(z) = (e^z - 1 - z)/z^2 ---------------
-def _phi1(z: torch.Tensor) -> torch.Tensor:
+def phi1(z: torch.Tensor) -> torch.Tensor:
+    z = torch.as_tensor(z)
     small = z.abs() < 1e-3  # series where the quotient cancels: error ~ z^4/120 < 1e-14
     safe = torch.where(small, torch.ones_like(z), z)
     return torch.where(small, 1 + z / 2 + z * z / 6 + z**3 / 24, torch.expm1(safe) / safe)
 
 
-def _phi2(z: torch.Tensor) -> torch.Tensor:
+def phi2(z: torch.Tensor) -> torch.Tensor:
     small = z.abs() < 1e-3
     safe = torch.where(small, torch.ones_like(z), z)
     return torch.where(small, 0.5 + z / 6 + z * z / 24 + z**3 / 120, (torch.expm1(safe) - safe) / (safe * safe))
@@ -87,7 +88,7 @@ def _zoh_dense(A, B, C, D, dt):
 
 def _zoh_diagonal(lam, B, C, D, dt):
     z = dt[..., None] * lam
-    return torch.exp(z), (dt[..., None] * _phi1(z))[..., None] * B, C, D
+    return torch.exp(z), (dt[..., None] * phi1(z))[..., None] * B, C, D
 
 
 def _foh_dense(A, B, C, D, dt):
@@ -107,8 +108,8 @@ def _foh_dense(A, B, C, D, dt):
 def _foh_diagonal(lam, B, C, D, dt):
     z = dt[..., None] * lam
     ez = torch.exp(z)
-    g1 = (dt[..., None] * _phi1(z))[..., None] * B
-    g2 = (dt[..., None] * _phi2(z))[..., None] * B
+    g1 = (dt[..., None] * phi1(z))[..., None] * B
+    g2 = (dt[..., None] * phi2(z))[..., None] * B
     return ez, g1 - g2 + ez[..., None] * g2, C, D + C @ g2
 
 

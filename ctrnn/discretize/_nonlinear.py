@@ -10,6 +10,7 @@ import torch
 
 from ..systems._base import System
 from ._base import DiscreteMap
+from ._linear import phi1
 
 
 class SystemMap(DiscreteMap):
@@ -36,8 +37,7 @@ class SystemMap(DiscreteMap):
         if self.scheme == "exp_euler":
             # ETD1: x + h phi1(-lam h) f(x), exact for f = -lam x + constant
             lam = self.system.leak(x, u)
-            gain = -torch.expm1(-lam * h) / lam if torch.is_tensor(lam) else h
-            return x + gain * self._f(x, u)
+            return x + h * phi1(-lam * h) * self._f(x, u)  # phi1 stays finite as lam -> 0 (GRU's z -> 1)
         k1 = self._f(x, u)
         k2 = self._f(x + 0.5 * h * k1, u)
         k3 = self._f(x + 0.5 * h * k2, u)
