@@ -14,14 +14,14 @@ from . import inputs, systems
 from ._errors import ConfigError, DivergenceError, SolverError
 from ._checkpoint import simulate_to_file
 from ._simulate import METHODS, SolverStats, Trajectory, simulate
-from .discretize import DiscreteMap, IteratedMap, LinearMap, discretize, from_torch, to_torch
+from .discretize import DiscreteMap, IteratedMap, LinearMap, discretize, from_torch, selective_scan, to_torch
 from .io import load, save_model
 from .systems import (ACTIVATIONS, GRUODE, LSTMODE, MODELS, Activation, BeerCTRNN, DiagonalSSM, LinearSSM, RateRNN,
-                      System, VectorField, build_system)
+                      SelectiveSSM, System, VectorField, build_system)
 
 __all__ = [
     "ACTIVATIONS", "Activation", "BeerCTRNN", "ConfigError", "DiagonalSSM", "LinearMap", "LinearSSM", "MODELS",
-    "GRUODE", "LSTMODE", "build_system", "discretize", "from_torch", "to_torch", "DiscreteMap", "DivergenceError", "IteratedMap",
+    "GRUODE", "LSTMODE", "build_system", "discretize", "SelectiveSSM", "from_torch", "selective_scan", "to_torch", "DiscreteMap", "DivergenceError", "IteratedMap",
     "METHODS", "RateRNN", "SolverError", "SolverStats", "System", "Trajectory", "VectorField", "__version__",
     "inputs", "load", "save_model", "simulate", "simulate_to_file", "systems",
 ]

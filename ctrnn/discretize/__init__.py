@@ -4,7 +4,8 @@ from ._base import DiscreteMap, IteratedMap
 from ._discretize import all_schemes, discretize
 from ._linear import LINEAR_SCHEMES, LinearMap, associative_scan, gbt
 from ._nonlinear import SystemMap
+from ._selective import SelectiveMap, selective_scan
 from ._torch import from_torch, to_torch
 
-__all__ = ["LINEAR_SCHEMES", "DiscreteMap", "IteratedMap", "LinearMap", "SystemMap", "all_schemes",
-           "associative_scan", "discretize", "from_torch", "gbt", "to_torch"]
+__all__ = ["LINEAR_SCHEMES", "DiscreteMap", "IteratedMap", "LinearMap", "SelectiveMap", "SystemMap", "all_schemes",
+           "associative_scan", "discretize", "from_torch", "gbt", "selective_scan", "to_torch"]

@@ -8,10 +8,12 @@ import torch
 
 from .._validation import as_tensor, check_finite
 from ..systems._base import System
+from ..systems._selective import SelectiveSSM
 from ..systems._ssm import DiagonalSSM, LinearSSM
 from ._base import DiscreteMap
 from ._linear import LINEAR_SCHEMES, LinearMap, LinearScheme, gbt
 from ._nonlinear import SystemMap
+from ._selective import SELECTIVE_SCHEMES, SelectiveMap
 
 #: schemes for any System, and the extra ones for linear systems
 GENERIC_SCHEMES = ("euler", "exp_euler", "rk4")
@@ -51,7 +53,8 @@ def discretize(system: System, dt: float | torch.Tensor, *, scheme: str = "euler
         system: a :class:`~ctrnn.System`.
         dt: the step, in the system's time units: a number, or for linear / diagonal SSMs a ``(T,)``
             tensor with one step per input (irregular steps, as Mamba's Delta).
-        scheme: for any system ``euler`` (``x + dt f``; the LSTM's is staggered), ``exp_euler``
+        scheme: for a ``SelectiveSSM`` also ``zoh`` (exact while each input is held) and ``mamba``
+            (Mamba's recurrence); for any system ``euler`` (``x + dt f``; the LSTM's is staggered), ``exp_euler``
             (exact for the linear leak of rate, Beer and gated models) and ``rk4``; for
             ``LinearSSM`` / ``DiagonalSSM`` also ``zoh``, ``foh``, ``bilinear``, ``backward_euler``,
             ``gbt`` (with ``alpha``, or ``"gbt(0.3)"``), ``impulse`` and ``mamba`` (ZOH for A, Euler for B),
@@ -82,7 +85,12 @@ def discretize(system: System, dt: float | torch.Tensor, *, scheme: str = "euler
         chosen = _linear_scheme(scheme, alpha)
         return linear_map(system, h, chosen)
 
+    if isinstance(system, SelectiveSSM) and base in SELECTIVE_SCHEMES:
+        return SelectiveMap(system, float(_step_sizes(dt, per_step_ok=False)), base)
     if base not in GENERIC_SCHEMES:
+        if isinstance(system, SelectiveSSM):
+            raise ValueError(f"scheme {scheme!r} does not apply to SelectiveSSM; choose one of: "
+                             f"{', '.join(sorted({*GENERIC_SCHEMES, *SELECTIVE_SCHEMES}))}")
         raise ValueError(f"scheme {scheme!r} applies to linear systems (LinearSSM, DiagonalSSM) only; for "
                          f"{type(system).__name__} choose one of: {', '.join(GENERIC_SCHEMES)}")
     h = _step_sizes(dt, per_step_ok=False)

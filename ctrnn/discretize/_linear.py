@@ -276,15 +276,15 @@ def associative_scan(A: torch.Tensor, b: torch.Tensor, *, diagonal: bool) -> tor
     so ``ceil(log2 T)`` rounds of elementwise (diagonal) or batched matrix products give every state.
 
     Arguments:
-        A: ``(T, n)`` (diagonal) or ``(T, n, n)``.
+        A: ``(T, n)`` or, per element, ``(T, *batch, n)`` (diagonal); ``(T, n, n)`` (dense).
         b: ``(T, *batch, n)``.
 
     Returns:
         ``(T, *batch, n)``.
     """
     T = b.shape[0]
-    extra = b.ndim - 2  # batch dimensions between time and state
-    A = A.reshape(T, *([1] * extra), *A.shape[1:])
+    if A.ndim != b.ndim + (0 if diagonal else 1):  # shared across the batch: broadcast over it
+        A = A.reshape(T, *([1] * (b.ndim - 2)), *A.shape[1:])
     d = 1
     while d < T:
         if diagonal:
