@@ -14,14 +14,16 @@ from . import inputs, systems
 from ._errors import ConfigError, DivergenceError, SolverError
 from ._checkpoint import simulate_to_file
 from ._simulate import METHODS, SolverStats, Trajectory, simulate
-from .discretize import DiscreteMap, IteratedMap, LinearMap, discretize, from_torch, selective_scan, to_torch
+from .discretize import (DiscreteMap, DiscretizationError, IteratedMap, LinearMap, discretization_error, discretize,
+                          from_torch, selective_scan, to_torch)
 from .io import load, save_model
 from .systems import (ACTIVATIONS, GRUODE, LSTMODE, MODELS, Activation, BeerCTRNN, DiagonalSSM, LinearSSM, RateRNN,
                       SelectiveSSM, System, VectorField, build_system)
 
 __all__ = [
-    "ACTIVATIONS", "Activation", "BeerCTRNN", "ConfigError", "DiagonalSSM", "LinearMap", "LinearSSM", "MODELS",
-    "GRUODE", "LSTMODE", "build_system", "discretize", "SelectiveSSM", "from_torch", "selective_scan", "to_torch", "DiscreteMap", "DivergenceError", "IteratedMap",
-    "METHODS", "RateRNN", "SolverError", "SolverStats", "System", "Trajectory", "VectorField", "__version__",
-    "inputs", "load", "save_model", "simulate", "simulate_to_file", "systems",
+    "Activation", "ACTIVATIONS", "BeerCTRNN", "build_system", "ConfigError", "DiagonalSSM", "DiscreteMap", "discretization_error",
+    "DiscretizationError", "discretize", "DivergenceError", "from_torch", "GRUODE", "inputs", "IteratedMap", "LinearMap",
+    "LinearSSM", "load", "LSTMODE", "METHODS", "MODELS", "RateRNN", "save_model", "selective_scan",
+    "SelectiveSSM", "simulate", "simulate_to_file", "SolverError", "SolverStats", "System", "systems", "to_torch",
+    "Trajectory", "VectorField", "__version__",
 ]

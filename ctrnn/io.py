@@ -79,6 +79,7 @@ def load(path: str | os.PathLike) -> Any:
     Tensors come back on the CPU in the dtype they were saved in.
     """
     from ._simulate import Trajectory
+    from .discretize import DiscretizationError
     from .systems._base import System
 
     kind, tensors, meta = read(path)
@@ -92,7 +93,7 @@ def load(path: str | os.PathLike) -> Any:
             model = model.to(dtypes.pop())
         model.load_state_dict(tensors)
         return model
-    loaders = {"Trajectory": Trajectory._from_saved}
+    loaders = {"Trajectory": Trajectory._from_saved, "DiscretizationError": DiscretizationError._from_saved}
     if kind not in loaders:
         raise ValueError(f"cannot load {path}: unknown result kind {kind!r}")
     return loaders[kind](tensors, meta)

@@ -187,3 +187,32 @@ def test_discretize_bad_input(make, kwargs, error, match):
     args = {"dt": 0.1} | kwargs
     with pytest.raises(error, match=match):
         ctrnn.discretize(make(), args.pop("dt"), **args)
+
+
+def test_discretization_error_study_orders_and_round_trip(tmp_path):
+    A, B, _, _ = random_system(n=4, m=2, seed=8)
+    ssm = ctrnn.LinearSSM(torch.tensor(A), torch.tensor(B))
+    # switch times at 1 and 2 lie on every grid below, so the held input is exact for ZOH
+    u = ctrnn.inputs.steps([1.0, 2.0], [[0.0, 0.0], [1.0, -1.0], [0.5, 0.5]], t_span=(0.0, 4.0))
+    dts = [0.2, 0.1, 0.05, 0.025]
+    res = ctrnn.discretization_error(ssm, torch.randn(2, 4, generator=torch.Generator().manual_seed(0)), 4.0,
+                                     schemes=["euler", "bilinear", "zoh", "rk4"], dts=dts, inputs=u)
+    for name, order in {"euler": 1, "bilinear": 2, "rk4": 4}.items():
+        assert abs(res.orders[name] - order) < 0.2, (name, res.orders)
+    assert res.orders["zoh"] is None and float(res.max_errors[2].max()) < res.floor  # exact: at the floor
+    assert bool((res.final_errors <= res.max_errors).all())
+    res.save(tmp_path / "err.safetensors")
+    back = ctrnn.load(tmp_path / "err.safetensors")
+    assert back.orders == res.orders and torch.equal(back.max_errors, res.max_errors)
+    assert res.plot() is not None
+
+
+def test_discretization_error_refusals():
+    net = ctrnn.RateRNN(3, seed=0)
+    with pytest.raises(ValueError, match="does not divide the span"):
+        ctrnn.discretization_error(net, torch.zeros(3), 1.0, schemes=["euler"], dts=[0.3])
+    with pytest.raises(ValueError, match="not samples on one grid"):
+        ctrnn.discretization_error(ctrnn.RateRNN(3, n_inputs=1, seed=0), torch.zeros(3), 1.0, schemes=["euler"],
+                                   dts=[0.1], inputs=torch.zeros(11, 1))
+    with pytest.raises(ValueError, match="applies to linear systems"):
+        ctrnn.discretization_error(net, torch.zeros(3), 1.0, schemes=["zoh"], dts=[0.1])

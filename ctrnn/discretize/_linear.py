@@ -224,6 +224,7 @@ class LinearMap(DiscreteMap):
             b = torch.zeros(T, *batch, self.state_dim, dtype=dtype, device=x0.device)
         else:
             u = inputs.to(dtype)
+            u = u.reshape(T, *([1] * (len(batch) - (u.ndim - 2))), *u.shape[1:])  # inputs shared across the batch
             # one batched product for every step: (T, *batch, m) x (T or 1, m, n)
             Bt = self.Bbar.mT if not self.per_step else self.Bbar.mT.reshape(T, *([1] * (u.ndim - 2)), self.input_dim, self.state_dim)
             b = (u[..., None, :] @ Bt)[..., 0, :].expand(T, *batch, self.state_dim)

@@ -1,0 +1,153 @@
+"""How far each discretization's rollout lands from the continuous solution, and at what order."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._simulate import prepare_problem, simulate
+from ..systems._base import System
+from ._discretize import discretize
+
+
+@dataclass(frozen=True, eq=False)
+class DiscretizationError:
+    """Errors of discrete rollouts against a tight continuous reference.
+
+    Attributes:
+        schemes: scheme names, one row each.
+        dts: ``(D,)`` step sizes (model time units).
+        max_errors: ``(S, D)`` largest absolute state error over the grid, the batch and the units.
+        final_errors: ``(S, D)`` the same at the last time only.
+        orders: fitted order per scheme (slope of log error against log dt over the points above the
+            reference's accuracy floor); ``None`` when every error is at the floor (exact scheme).
+        floor: errors below this are at the reference's accuracy (100 x its tolerance x the state size).
+        t_span: ``(t0, t1)`` of the comparison.
+    """
+
+    schemes: list[str]
+    dts: torch.Tensor
+    max_errors: torch.Tensor
+    final_errors: torch.Tensor
+    orders: dict[str, float | None]
+    floor: float
+    t_span: tuple[float, float]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def plot(self, *, title: str | None = None):
+        """Log-log error against dt, one line per scheme, slopes in the legend. Returns a Figure."""
+        import matplotlib.pyplot as plt
+
+        from ..plot import STYLE
+
+        with plt.rc_context(STYLE):
+            fig, ax = plt.subplots(figsize=(5.5, 4))
+            dts = self.dts.numpy()
+            for i, name in enumerate(self.schemes):
+                order = self.orders[name]
+                label = f"{name} (exact)" if order is None else f"{name} (order {order:.2f})"
+                ax.loglog(dts, np.maximum(self.max_errors[i].numpy(), self.floor / 10), "o-", label=label, ms=4)
+            ax.axhline(self.floor, color="0.5", ls=":", lw=1)
+            ax.text(dts.min(), self.floor * 1.3, "reference accuracy", color="0.4", fontsize=7)
+            ax.set_xlabel("step dt (time constants)")
+            ax.set_ylabel("max |x_discrete - x_continuous|")
+            ax.set_title(title or f"discretization error over t in [{self.t_span[0]:g}, {self.t_span[1]:g}]")
+            ax.legend(frameon=False, fontsize=7)
+            fig.tight_layout()
+        return fig
+
+    def save(self, path: str) -> None:
+        from ..io import save_result
+
+        save_result(path, "DiscretizationError", {"dts": self.dts, "max_errors": self.max_errors,
+                                                  "final_errors": self.final_errors},
+                    {"schemes": self.schemes, "orders": self.orders, "floor": self.floor,
+                     "t_span": list(self.t_span), "metadata": self.metadata})
+
+    @classmethod
+    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> DiscretizationError:
+        return cls(schemes=meta["schemes"], dts=tensors["dts"], max_errors=tensors["max_errors"],
+                   final_errors=tensors["final_errors"], orders=meta["orders"], floor=meta["floor"],
+                   t_span=tuple(meta["t_span"]), metadata=meta["metadata"])
+
+
+def fitted_order(dts: Sequence[float], errors: Sequence[float], floor: float) -> float | None:
+    """Least-squares slope of log(error) on log(dt) over the errors above ``floor`` (at least two)."""
+    keep = [(d, e) for d, e in zip(dts, errors, strict=True) if e > floor and math.isfinite(e)]
+    if len(keep) < 2:
+        return None
+    x, y = np.log([d for d, _ in keep]), np.log([e for _, e in keep])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def discretization_error(system: System, x0: torch.Tensor, t: float | tuple[float, float], *,
+                         schemes: Sequence[str], dts: Sequence[float], inputs: Any = None,
+                         rtol: float = 1e-10, atol: float = 1e-10) -> DiscretizationError:
+    """Measure each scheme's error against the continuous solution, for each step size.
+
+    For each ``dt`` the grid is ``t0, t0 + dt, ..., t1``; the reference is :func:`~ctrnn.simulate`
+    (dopri5 at ``rtol``/``atol``) on that grid, and the discrete map's input for the step ending at
+    ``t_k`` is ``u(t_{k-1})`` (held over the step, the zero-order-hold convention).
+
+    Arguments:
+        system: a System.
+        x0: ``(*batch, n)``.
+        t: ``t1`` (from 0) or ``(t0, t1)``.
+        schemes: names for :func:`~ctrnn.discretize` (``"euler"``, ``"rk4"``, ``"zoh"``, ...).
+        dts: step sizes; each must divide ``t1 - t0`` (to 1e-9 relative).
+        inputs: as for ``simulate`` but not a tensor of samples (an Input, a constant or a callable),
+            since the grids differ per ``dt``.
+
+    With a smooth time-varying input, holding it over each step is itself a first-order error that
+    caps every scheme at order 1; inputs that are piecewise constant on the grids (``inputs.steps``
+    with switch times on every grid) show each scheme's own order.
+
+    Returns:
+        :class:`DiscretizationError`.
+
+    Raises:
+        ValueError: a ``dt`` that does not divide the span; a tensor of input samples; as
+            ``discretize`` and ``simulate`` for the rest.
+    """
+    t0, t1 = (0.0, float(t)) if not isinstance(t, (tuple, list)) else (float(t[0]), float(t[1]))
+    if not t1 > t0:
+        raise ValueError(f"the span must have t1 > t0, got ({t0}, {t1})")
+    if isinstance(inputs, torch.Tensor):
+        raise ValueError("discretization_error compares grids of different steps: pass inputs as an Input, a constant "
+                         "or a callable u(t), not samples on one grid")
+    if not schemes or not dts:
+        raise ValueError("give at least one scheme and one dt")
+    span = t1 - t0
+    steps = []
+    for dt in dts:
+        k = round(span / dt)
+        if k < 1 or abs(k * dt - span) > 1e-9 * span:
+            raise ValueError(f"dt = {dt} does not divide the span {span:g} into whole steps")
+        steps.append(k)
+    maps = {name: [discretize(system, dt, scheme=name) for dt in dts] for name in schemes}  # fail early on names
+
+    max_err = torch.zeros(len(schemes), len(dts), dtype=torch.float64)
+    final_err = torch.zeros_like(max_err)
+    size = 1.0
+    for j, (dt, k) in enumerate(zip(dts, steps, strict=True)):
+        grid = torch.linspace(t0, t1, k + 1, dtype=torch.float64)
+        x0c, grid_c, u = prepare_problem(system, x0, grid, inputs)
+        with torch.no_grad():
+            ref = simulate(system, x0c, grid_c, inputs=u, rtol=rtol, atol=atol).x
+            size = max(size, float(ref.abs().max()))
+            u_steps = None if u is None else u.sample(grid_c[:-1])
+            for i, name in enumerate(schemes):
+                dmap = maps[name][j]
+                x = dmap.rollout(x0c, u_steps, steps=k if u_steps is None else None)
+                diff = (x - ref[1:]).abs()
+                max_err[i, j], final_err[i, j] = float(diff.max()), float(diff[-1].max())
+    floor = 100 * (atol + rtol * size)
+    orders = {name: fitted_order(dts, max_err[i].tolist(), floor) for i, name in enumerate(schemes)}
+    return DiscretizationError(schemes=list(schemes), dts=torch.tensor(list(dts), dtype=torch.float64),
+                               max_errors=max_err, final_errors=final_err, orders=orders, floor=floor,
+                               t_span=(t0, t1), metadata={"system": system.describe()})
