@@ -5,17 +5,26 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 
 def as_tensor(value: Any, name: str, *, dtype: torch.dtype | None = None,
               device: torch.device | str | None = None) -> torch.Tensor:
-    """Convert ``value`` to a floating tensor, refusing things that are not numbers."""
+    """Convert ``value`` to a floating tensor, refusing things that are not numbers.
+
+    Python numbers and sequences go through NumPy, so they arrive as float64 / complex128 (as NumPy
+    does) before any cast: ``0.1`` never passes through float32 on its way to a float64 tensor.
+    Integer tensors become the default dtype.
+    """
     if isinstance(value, torch.Tensor):
         t = value
     else:
         try:
-            t = torch.as_tensor(value)
+            array = np.asarray(value)
+            if array.dtype.kind in "iub":
+                array = array.astype(np.float64)
+            t = torch.from_numpy(array) if array.dtype.kind in "fc" else torch.as_tensor(value)
         except (TypeError, ValueError, RuntimeError) as exc:
             raise TypeError(f"{name} must be a tensor or array of numbers, got {type(value).__name__}") from exc
     if not (t.is_floating_point() or t.is_complex()):

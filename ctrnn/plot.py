@@ -81,3 +81,31 @@ def plot_trajectory(traj: Trajectory, *, max_traces: int = 8, title: str | None 
         fig.suptitle(title or traj.metadata.get("system", {}).get("description", ""), fontsize=9)
         fig.tight_layout()
     return fig
+
+
+def plot_rollouts(t: torch.Tensor, x: torch.Tensor, rollouts: dict[str, tuple[torch.Tensor, torch.Tensor]], *,
+                  units: int = 3, title: str | None = None):
+    """The continuous solution (lines) against discrete rollouts (markers), first batch element,
+    the first ``units`` state coordinates (real parts). ``x``: ``(T, *batch, n)``; each rollout
+    ``(t_k, x_k)`` with ``x_k`` ``(K, *batch, n)``. Returns a Figure."""
+    def first(v: torch.Tensor) -> torch.Tensor:
+        v = v.detach().cpu()
+        v = v.real if v.is_complex() else v
+        return v.double().reshape(v.shape[0], -1, v.shape[-1])[:, 0]
+
+    n_units = min(units, x.shape[-1])
+    markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(n_units, 1, figsize=(8, 2.2 * n_units), sharex=True, squeeze=False)
+        xc = first(x)
+        for i, ax in enumerate(axes[:, 0]):
+            ax.plot(t.cpu(), xc[:, i], color="0.2", lw=1.4, label="continuous")
+            for j, (name, (tk, xk)) in enumerate(rollouts.items()):
+                ax.plot(tk.cpu(), first(xk)[:, i], markers[j % len(markers)], ms=3.5, mfc="none",
+                        color=PALETTE[j % len(PALETTE)], label=name)
+            ax.set_ylabel(f"x{i}")
+        axes[0, 0].legend(frameon=False, fontsize=7, ncol=min(4, len(rollouts) + 1))
+        axes[-1, 0].set_xlabel("time t (time constants)")
+        fig.suptitle(title or "continuous solution and discrete rollouts", fontsize=9)
+        fig.tight_layout()
+    return fig

@@ -1,5 +1,7 @@
 """The command line: through Typer's CliRunner, and once as a real subprocess."""
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,7 +68,7 @@ def test_driven_model_with_a_pulse(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--set", "simulation.tend=1"], "unknown config key 'simulation.tend'; valid keys here: atol, batch"),
     (["--set", "model.foo=1"], "unknown parameter(s) 'foo' for model 'rate'; valid: n, n_inputs"),
-    (["--model", "hopfield"], "unknown model 'hopfield'; choose one of: beer, lorenz, rate, rossler, vanderpol"),
+    (["--model", "hopfield"], "unknown model 'hopfield'; choose one of: beer, gru, linear, lorenz, lru, lstm, rate"),
     (["--method", "rk45"], "unknown method 'rk45'"),
     (["--dtype", "float16"], "unknown dtype 'float16'; choose one of: float32, float64"),
     (["--set", "simulation.batch=\"many\""], "config key 'simulation.batch' must be int or float"),
@@ -126,3 +128,30 @@ def test_every_simulation_config_runs(tmp_path, config):
     result = run("simulate", "--config", config, "--t-end", "2", "--out", tmp_path / config.stem, "-q")
     assert result.exit_code == 0, result.output
     assert (tmp_path / config.stem / "trajectory.png").exists()
+
+
+def test_discretize_writes_the_map_errors_and_plots(tmp_path):
+    out = tmp_path / "d"
+    result = run("discretize", "--model", "linear", "--scheme", "zoh", "--t-end", "2", "--set", "input.kind=\"step\"",
+                 "--set", "input.start=1.0", "--set", "discretize.dts=[0.2, 0.1, 0.05]", "--out", out)
+    assert result.exit_code == 0, result.output
+    for name in ("map.safetensors", "map.json", "errors.safetensors", "error_vs_dt.png", "error_vs_dt.svg",
+                 "rollouts.png", "rollouts.svg", "config.toml"):
+        assert (out / name).stat().st_size > 0, name
+    assert re.search(r"^zoh\s+exact", result.output, flags=re.M) and re.search(r"^rk4\s+4\.\d", result.output, flags=re.M)
+    dmap = ctrnn.load(out / "map.safetensors")
+    assert isinstance(dmap, ctrnn.LinearMap) and dmap.scheme == "zoh"
+    assert json.loads((out / "map.json").read_text())["orders"]["zoh"] is None
+    errors = ctrnn.load(out / "errors.safetensors")
+    assert abs(errors.orders["bilinear"] - 2) < 0.2
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--scheme", "zoh"], "scheme 'zoh' does not apply to RateRNN"),
+    (["--scheme", "heun"], "unknown scheme 'heun'"),
+    (["--dt", "0"], "discretize.dt must be > 0"),
+    (["--set", "discretize.dts=[0.3]"], "dt = 0.3 does not divide the span 10"),
+])
+def test_discretize_bad_input(tmp_path, args, message):
+    result = runner.invoke(app, ["discretize", "--set", "model.n=4", "--out", str(tmp_path / "x"), "-q", *args])
+    assert result.exit_code == 2 and message in result.output, result.output

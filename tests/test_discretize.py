@@ -172,11 +172,12 @@ def test_generic_euler_map_jvp_uses_the_model():
 
 @pytest.mark.parametrize("make,kwargs,error,match", [
     (lambda: ctrnn.RateRNN(3, seed=0), {"scheme": "zoh"}, ValueError,
-     "applies to linear systems .* choose one of: euler, exp_euler, rk4"),
+     "does not apply to RateRNN: it applies to linear systems .* choose one of: euler, exp_euler, rk4"),
     (lambda: ctrnn.RateRNN(3, seed=0), {"scheme": "heun"}, ValueError, "unknown scheme 'heun'; choose one of: backward_euler"),
     (lambda: ctrnn.RateRNN(3, seed=0), {"dt": 0.0}, ValueError, "dt must be > 0"),
     (lambda: ctrnn.RateRNN(3, seed=0), {"dt": torch.ones(4)}, ValueError, "supported by the SSM schemes only"),
-    (lambda: ctrnn.VectorField(lambda t, x, u: -x, 2), {"scheme": "exp_euler"}, ValueError, "needs a linear leak"),
+    (lambda: ctrnn.VectorField(lambda t, x, u: -x, 2), {"scheme": "exp_euler"}, ValueError,
+     "exp_euler needs a linear leak, which it does not define; choose one of: euler, rk4"),
     (lambda: ctrnn.LinearSSM(torch.eye(2), torch.ones(2, 1)), {"scheme": "gbt"}, ValueError, "needs alpha="),
     (lambda: ctrnn.LinearSSM(torch.eye(2), torch.ones(2, 1)), {"scheme": "gbt(1.5)"}, ValueError, "0 <= alpha <= 1"),
     (lambda: ctrnn.LinearSSM(torch.eye(2), torch.ones(2, 1), D=torch.ones(2, 1)), {"scheme": "impulse"}, ValueError,
@@ -214,5 +215,5 @@ def test_discretization_error_refusals():
     with pytest.raises(ValueError, match="not samples on one grid"):
         ctrnn.discretization_error(ctrnn.RateRNN(3, n_inputs=1, seed=0), torch.zeros(3), 1.0, schemes=["euler"],
                                    dts=[0.1], inputs=torch.zeros(11, 1))
-    with pytest.raises(ValueError, match="applies to linear systems"):
+    with pytest.raises(ValueError, match="does not apply to RateRNN"):
         ctrnn.discretization_error(net, torch.zeros(3), 1.0, schemes=["zoh"], dts=[0.1])

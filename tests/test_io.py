@@ -65,3 +65,21 @@ def test_unreadable_and_foreign_files(tmp_path):
         ctrnn.systems.Lorenz().save(tmp_path / "no" / "dir.safetensors")
     with pytest.raises(NotImplementedError, match="VectorField cannot be saved"):
         ctrnn.VectorField(lambda t, x, u: x, 2).save(tmp_path / "vf.safetensors")
+
+
+@pytest.mark.parametrize("kind,scheme", [("linear", "foh"), ("lru", "zoh"), ("s4d", "bilinear"), ("gru", "exp_euler"),
+                                         ("lstm", "euler"), ("rate", "rk4"), ("selective", "mamba")])
+def test_discrete_map_round_trip(tmp_path, kind, scheme):
+    model = ctrnn.build_system(kind, seed=3)
+    dmap = ctrnn.discretize(model, 0.1, scheme=scheme)
+    dmap.save(tmp_path / "map.safetensors")
+    back = ctrnn.load(tmp_path / "map.safetensors")
+    assert type(back) is type(dmap) and back.scheme == dmap.scheme
+    x0 = torch.randn(2, model.state_dim, generator=torch.Generator().manual_seed(0)).to(
+        torch.complex128 if kind in ("lru", "s4d") else torch.float64)
+    u = torch.randn(6, 2, model.input_dim, generator=torch.Generator().manual_seed(1)) if model.input_dim else None
+    with torch.no_grad():
+        assert torch.equal(back.rollout(x0, u, steps=None if u is not None else 6), dmap.rollout(x0, u, steps=None if u is not None else 6))
+    if hasattr(dmap, "cont2discrete_matrices"):
+        for a, b in zip(back.cont2discrete_matrices(), dmap.cont2discrete_matrices(), strict=True):
+            assert torch.equal(a, b)

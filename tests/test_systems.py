@@ -157,3 +157,13 @@ def test_iterated_map_rollout_and_divergence():
     with pytest.raises(ctrnn.DivergenceError, match="between t = 9 and t = 10") as info:
         blowup.rollout(torch.tensor([[0.5], [3.0]]), steps=20)
     assert info.value.batch_indices == (1,)
+
+
+def test_python_numbers_keep_every_digit_under_a_float32_default():
+    """0.1 must not pass through float32 on its way to a float64 step, time grid or input."""
+    torch.set_default_dtype(torch.float32)
+    ssm = ctrnn.DiagonalSSM(torch.tensor([-0.5 + 3j], dtype=torch.complex128), torch.ones(1, 1, dtype=torch.complex128))
+    assert float(ctrnn.discretize(ssm, 0.1, scheme="zoh").dt) == 0.1
+    traj = ctrnn.simulate(ctrnn.VectorField(lambda t, x, u: u, 1, 1), torch.zeros(1, dtype=torch.float64),
+                          [0.0, 0.1, 0.3], inputs=0.1)
+    assert traj.t.tolist() == [0.0, 0.1, 0.3] and float(traj.u[0]) == 0.1

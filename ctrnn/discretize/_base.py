@@ -63,6 +63,10 @@ class DiscreteMap(nn.Module):
             if inputs.ndim < 2 or inputs.shape[-1] != self.input_dim:
                 raise ValueError(f"inputs must have shape (T, *batch, {self.input_dim}), got {tuple(inputs.shape)}")
             n_steps = inputs.shape[0]
+            ref = next(iter(self.parameters()), None)
+            ref = next(iter(self.buffers()), None) if ref is None else ref
+            if ref is not None and inputs.dtype != ref.dtype.to_real():  # inputs follow the map's dtype
+                inputs = inputs.to(ref.dtype.to_real())
         states = []
         x = x0
         for k in range(n_steps):
@@ -73,6 +77,12 @@ class DiscreteMap(nn.Module):
         if error is not None:
             raise error
         return out
+
+    def save(self, path: str) -> None:
+        """Write the map to a ``.safetensors`` file; :func:`ctrnn.load` reads it back."""
+        from ..io import save_map  # io sits below discretize in the layer order
+
+        save_map(self, path)
 
     def jacobian(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         """``dF/dx`` at ``x``, shape ``(*batch, n, n)``."""

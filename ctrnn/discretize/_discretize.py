@@ -15,12 +15,20 @@ from ._linear import LINEAR_SCHEMES, LinearMap, LinearScheme, gbt
 from ._nonlinear import SystemMap
 from ._selective import SELECTIVE_SCHEMES, SelectiveMap
 
-#: schemes for any System, and the extra ones for linear systems
-GENERIC_SCHEMES = ("euler", "exp_euler", "rk4")
-
-
 def all_schemes() -> list[str]:
-    return sorted({*GENERIC_SCHEMES, *LINEAR_SCHEMES.names(), "gbt"})
+    return sorted({"euler", "exp_euler", "rk4", *LINEAR_SCHEMES.names(), *SELECTIVE_SCHEMES, "gbt"})
+
+
+def applicable_schemes(system: System) -> list[str]:
+    """The scheme names :func:`discretize` accepts for ``system`` (``gbt`` takes ``alpha``)."""
+    names = {"euler", "rk4"}
+    if system.leak(torch.zeros(system.state_dim, dtype=system.dtype or torch.float64)) is not None:
+        names.add("exp_euler")
+    if isinstance(system, (LinearSSM, DiagonalSSM)):
+        names |= {*LINEAR_SCHEMES.names(), "gbt"}
+    if isinstance(system, SelectiveSSM):
+        names |= set(SELECTIVE_SCHEMES)
+    return sorted(names)
 
 
 def _step_sizes(dt: float | torch.Tensor, per_step_ok: bool) -> torch.Tensor:
@@ -85,19 +93,16 @@ def discretize(system: System, dt: float | torch.Tensor, *, scheme: str = "euler
         chosen = _linear_scheme(scheme, alpha)
         return linear_map(system, h, chosen)
 
+    valid = applicable_schemes(system)
+    if base not in valid:
+        why = ("exp_euler needs a linear leak, which it does not define" if base == "exp_euler" else
+               "it applies to linear systems (LinearSSM, DiagonalSSM) only")
+        raise ValueError(f"scheme {scheme!r} does not apply to {type(system).__name__}: {why}; choose one of: "
+                         f"{', '.join(valid)}")
+    h = float(_step_sizes(dt, per_step_ok=False))
     if isinstance(system, SelectiveSSM) and base in SELECTIVE_SCHEMES:
-        return SelectiveMap(system, float(_step_sizes(dt, per_step_ok=False)), base)
-    if base not in GENERIC_SCHEMES:
-        if isinstance(system, SelectiveSSM):
-            raise ValueError(f"scheme {scheme!r} does not apply to SelectiveSSM; choose one of: "
-                             f"{', '.join(sorted({*GENERIC_SCHEMES, *SELECTIVE_SCHEMES}))}")
-        raise ValueError(f"scheme {scheme!r} applies to linear systems (LinearSSM, DiagonalSSM) only; for "
-                         f"{type(system).__name__} choose one of: {', '.join(GENERIC_SCHEMES)}")
-    h = _step_sizes(dt, per_step_ok=False)
-    if base == "exp_euler" and system.leak(torch.zeros(system.state_dim, dtype=system.dtype or torch.float64)) is None:
-        raise ValueError(f"exp_euler needs a linear leak, which {type(system).__name__} does not define; "
-                         "use euler or rk4")
-    return SystemMap(system, float(h), base)
+        return SelectiveMap(system, h, base)
+    return SystemMap(system, h, base)
 
 
 def linear_map(system: LinearSSM | DiagonalSSM, dt: torch.Tensor, scheme: LinearScheme) -> LinearMap:

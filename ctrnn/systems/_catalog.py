@@ -12,6 +12,9 @@ from .._errors import ConfigError
 from .._registry import Registry
 from ._base import System
 from ._beer import BeerCTRNN
+from ._gated import GRUODE, LSTMODE
+from ._selective import SelectiveSSM
+from ._ssm import DiagonalSSM, LinearSSM
 from ._rate import RateRNN
 from ._reference import Lorenz, Rossler, VanDerPol
 
@@ -47,12 +50,47 @@ def _vanderpol(mu: float = 1.0, *, seed: int | None = None) -> VanDerPol:
     return VanDerPol(mu)
 
 
+def _gru(n: int = 32, n_inputs: int = 1, tau: float = 1.0, *, seed: int | None = None) -> GRUODE:
+    return GRUODE(n, n_inputs, tau=tau, seed=seed)
+
+
+def _lstm(n: int = 32, n_inputs: int = 1, tau: float = 1.0, *, seed: int | None = None) -> LSTMODE:
+    return LSTMODE(n, n_inputs, tau=tau, seed=seed)
+
+
+def _linear(n: int = 8, m: int = 1, decay: float = 0.5, *, seed: int | None = None) -> LinearSSM:
+    """A random stable system: ``A = J - decay I`` with ``J ~ N(0, 1/n)``, B and C Gaussian."""
+    gen = torch.Generator().manual_seed(0 if seed is None else seed)
+    dtype = torch.get_default_dtype()
+    A = torch.randn(n, n, generator=gen, dtype=torch.float64) / n**0.5 - (1 + decay) * torch.eye(n, dtype=torch.float64)
+    B = torch.randn(n, m, generator=gen, dtype=torch.float64)
+    return LinearSSM(A.to(dtype), B.to(dtype))
+
+
+def _s4d(n: int = 16, m: int = 1, *, seed: int | None = None) -> DiagonalSSM:
+    return DiagonalSSM.s4d_lin(n, m, seed=seed)
+
+
+def _lru(n: int = 16, m: int = 1, r_min: float = 0.9, r_max: float = 0.999, *, seed: int | None = None) -> DiagonalSSM:
+    return DiagonalSSM.lru(n, m, r_min=r_min, r_max=r_max, seed=seed)
+
+
+def _selective(d: int = 4, n_state: int = 16, *, seed: int | None = None) -> SelectiveSSM:
+    return SelectiveSSM(d, n_state, seed=seed)
+
+
 MODELS: Registry[Callable[..., System]] = Registry("model")
 MODELS.register("rate", _rate)
 MODELS.register("beer", _beer)
 MODELS.register("lorenz", _lorenz)
 MODELS.register("rossler", _rossler)
 MODELS.register("vanderpol", _vanderpol)
+MODELS.register("gru", _gru)
+MODELS.register("lstm", _lstm)
+MODELS.register("linear", _linear)
+MODELS.register("s4d", _s4d)
+MODELS.register("lru", _lru)
+MODELS.register("selective", _selective)
 
 
 def model_parameters(kind: str) -> dict[str, Any]:
@@ -62,7 +100,8 @@ def model_parameters(kind: str) -> dict[str, Any]:
 
 
 def build_system(kind: str, params: dict[str, Any] | None = None, *, seed: int | None = None) -> System:
-    """Build a named model (``rate``, ``beer``, ``lorenz``, ``rossler``, ``vanderpol``).
+    """Build a named model (``rate``, ``beer``, ``gru``, ``lstm``, ``linear``, ``s4d``, ``lru``, ``selective``,
+    ``lorenz``, ``rossler``, ``vanderpol``).
 
     Arguments:
         kind: the model's name.

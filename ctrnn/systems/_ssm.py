@@ -70,8 +70,12 @@ class LinearSSM(System):
         return self.A @ v if v.ndim == x.ndim + 1 else v @ self.A.T
 
     def config(self) -> dict[str, Any]:
-        n, m, p = self.state_dim, self.input_dim, self.output_dim
-        return {"A": [[0.0] * n] * n, "B": [[0.0] * m] * n, "C": [[0.0] * n] * p, "D": [[0.0] * m] * p}
+        return {"n": self.state_dim, "m": self.input_dim, "p": self.output_dim}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LinearSSM:
+        n, m, p = config["n"], config["m"], config["p"]
+        return cls(torch.zeros(n, n), torch.zeros(n, m), torch.zeros(p, n), torch.zeros(p, m))
 
     def describe(self) -> str:
         return f"LinearSSM n={self.state_dim}, m={self.input_dim}, p={self.output_dim}: dx/dt = A x + B u, y = C x + D u"
@@ -156,12 +160,14 @@ class DiagonalSSM(System):
         return self.lam[:, None] * v if v.ndim == x.ndim + 1 else self.lam * v
 
     def config(self) -> dict[str, Any]:
-        n, m, p = self.state_dim, self.input_dim, self.output_dim
-        return {"lam": [0.0] * n, "B": [[0.0] * m] * n, "C": [[0.0] * n] * p, "D": [[0.0] * m] * p}
+        return {"n": self.state_dim, "m": self.input_dim, "p": self.output_dim, "complex": self.lam.is_complex()}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> DiagonalSSM:
-        return cls(**config)
+        n, m, p = config["n"], config["m"], config["p"]
+        dtype = torch.complex128 if config["complex"] else torch.get_default_dtype()
+        return cls(torch.zeros(n, dtype=dtype), torch.zeros(n, m, dtype=dtype), torch.zeros(p, n, dtype=dtype),
+                   torch.zeros(p, m))
 
     def describe(self) -> str:
         return (f"DiagonalSSM n={self.state_dim}, m={self.input_dim}, p={self.output_dim}: "
