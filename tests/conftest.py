@@ -11,8 +11,9 @@ def dop853(rhs, x0: np.ndarray, t: np.ndarray, breaks=()) -> np.ndarray:
     """Solve ``x' = rhs(t, x)`` with scipy on the grid ``t``, restarting at each input breakpoint so the
     reference never steps across a discontinuity. Returns ``(T, n)``."""
     knots = [t[0], *[b for b in breaks if t[0] < b < t[-1]], t[-1]]
-    out = np.empty((len(t), len(x0)))
-    x = np.asarray(x0, dtype=float)
+    x = np.asarray(x0)
+    x = x.astype(complex if np.iscomplexobj(x) else float)  # scipy's DOP853 integrates complex systems too
+    out = np.empty((len(t), len(x0)), dtype=x.dtype)
     for a, b in zip(knots[:-1], knots[1:]):
         inside = (t >= a) & (t <= b)
         sol = solve_ivp(rhs, (a, b), x, method="DOP853", rtol=REF_TOL, atol=REF_TOL, t_eval=t[inside],

@@ -281,3 +281,46 @@ def test_simulate_bad_inputs_for_a_driven_system():
         ctrnn.simulate(lambda t, x: x, x0, t)
     with pytest.raises(TypeError, match="for a DiscreteMap use dmap.rollout"):
         ctrnn.simulate(ctrnn.IteratedMap(lambda x, u: x, 3), x0, t)
+
+
+def _numpy_rhs(kind, model, u_fn):
+    """The new models' equations written out in numpy (independent of ctrnn's forward)."""
+    p = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    if kind == "linear":
+        return lambda t, x: p["A"] @ x + p["B"] @ u_fn(t)
+    if kind == "lru":
+        return lambda t, x: p["lam"] * x + p["B"] @ u_fn(t)
+    if kind == "selective":
+        A = -np.exp(p["A_log"])
+
+        def rhs(t, x):
+            u = u_fn(t)
+            delta = np.logaddexp(0.0, p["W_delta"] @ u + p["delta_bias"])  # softplus
+            X = x.reshape(A.shape)
+            return (delta[:, None] * (A * X + (p["W_B"] @ u)[None, :] * u[:, None])).ravel()
+        return rhs
+
+    def lstm(t, x):
+        n = x.shape[0] // 2
+        h, c = x[:n], x[n:]
+        z = p["weight_ih"] @ u_fn(t) + p["bias_ih"] + p["weight_hh"] @ h + p["bias_hh"]
+        i, f, g, o = np.split(z, 4)
+        sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+        return np.concatenate([sig(o) * np.tanh(c) - h, sig(f) * c + sig(i) * np.tanh(g) - c]) / model.tau
+    return lstm
+
+
+@pytest.mark.parametrize("kind", ["linear", "lru", "selective", "lstm"])
+def test_new_models_match_dop853(kind):
+    model = ctrnn.build_system(kind, seed=2) if kind != "lstm" else ctrnn.LSTMODE(3, 2, tau=0.8, seed=2)
+    m = model.input_dim
+    freq = np.linspace(0.5, 1.5, m)
+    u_fn = lambda t: np.sin(freq * t)  # noqa: E731
+    x0 = torch.randn(model.state_dim, generator=torch.Generator().manual_seed(1))
+    if kind == "lru":
+        x0 = x0.to(torch.complex128)
+    t = _t(4.0, 21)
+    traj = ctrnn.simulate(model, x0, t, inputs=FunctionInput(lambda s: torch.sin(torch.tensor(freq) * s), m),
+                          rtol=TOL, atol=TOL)
+    ref = dop853(_numpy_rhs(kind, model, u_fn), x0.numpy(), t)
+    np.testing.assert_allclose(traj.x.detach().numpy(), ref, rtol=0, atol=solver_bound(traj))

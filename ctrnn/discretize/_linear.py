@@ -273,8 +273,9 @@ class LinearMap(DiscreteMap):
 def associative_scan(A: torch.Tensor, b: torch.Tensor, *, diagonal: bool) -> torch.Tensor:
     """Inclusive scan of ``x_k = A_k x_{k-1} + b_k`` with ``x_{-1} = 0`` (fold ``x0`` into ``b_0``).
 
-    Hillis-Steele doubling: after round r every position holds the composition of the last 2^r steps,
-    so ``ceil(log2 T)`` rounds of elementwise (diagonal) or batched matrix products give every state.
+    Work-efficient recursive form (Blelloch 1990): compose adjacent pairs of steps, scan the half-length
+    sequence, then fill in the remaining positions; about 2 T products in ``ceil(log2 T)`` levels of
+    whole-sequence operations, instead of T sequential steps.
 
     Arguments:
         A: ``(T, n)`` or, per element, ``(T, *batch, n)`` (diagonal); ``(T, n, n)`` (dense).
@@ -286,13 +287,24 @@ def associative_scan(A: torch.Tensor, b: torch.Tensor, *, diagonal: bool) -> tor
     T = b.shape[0]
     if A.ndim != b.ndim + (0 if diagonal else 1):  # shared across the batch: broadcast over it
         A = A.reshape(T, *([1] * (b.ndim - 2)), *A.shape[1:])
-    d = 1
-    while d < T:
-        if diagonal:
-            b = torch.cat([b[:d], A[d:] * b[:-d] + b[d:]])
-            A = torch.cat([A[:d], A[d:] * A[:-d]])
-        else:
-            b = torch.cat([b[:d], (A[d:] @ b[:-d, ..., None])[..., 0] + b[d:]])
-            A = torch.cat([A[:d], A[d:] @ A[:-d]])
-        d *= 2
-    return b
+    if diagonal:
+        return _scan(A, b, lambda a, c: a * c, lambda a, x: a * x)
+    return _scan(A, b, lambda a, c: a @ c, lambda a, x: (a @ x[..., None])[..., 0])
+
+
+def _scan(A: torch.Tensor, b: torch.Tensor, compose, apply) -> torch.Tensor:
+    T = b.shape[0]
+    if T == 1:
+        return b
+    half = T // 2
+    A_even, A_odd = A[0:2 * half:2], A[1:2 * half:2]
+    b_even, b_odd = b[0:2 * half:2], b[1:2 * half:2]
+    # pair i composes steps 2i and 2i+1: its scan gives the states at the odd positions
+    odd = _scan(compose(A_odd, A_even), apply(A_odd, b_even) + b_odd, compose, apply)
+    out = torch.empty(b.shape, dtype=odd.dtype, device=b.device)
+    out[1:2 * half:2] = odd
+    out[0] = b[0]
+    rest = out[2::2]  # x_{2i} = A_{2i} x_{2i-1} + b_{2i}
+    if rest.shape[0]:
+        out[2::2] = apply(A[2::2], odd[: rest.shape[0]]) + b[2::2]
+    return out
