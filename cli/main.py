@@ -59,6 +59,7 @@ OutOpt = Annotated[Path | None, typer.Option("--out", help="Output folder (refus
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing output folder.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors; no progress bar.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML file; flags override it.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model name (see `ctrnn models`).")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override any config key: section.key=value (TOML value).")]
 
 
@@ -179,7 +180,7 @@ def build_input(cfg: dict[str, Any], system: Any, t_end: float) -> Any:
 @friendly_errors
 def simulate_cmd(
     config: ConfigOpt = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name (see `ctrnn models`).")] = None,
+    model: ModelOpt = None,
     n: Annotated[int | None, typer.Option("--n", help="Number of units (rate model).")] = None,
     g: Annotated[float | None, typer.Option("--g", help="Gain of the random weights (rate model).")] = None,
     t_end: Annotated[float | None, typer.Option("--t-end", help="Simulate t in [0, t_end] (time constants).")] = None,
@@ -302,7 +303,7 @@ STUDY_EXCLUDED = {"foh", "impulse", "gbt"}
 @friendly_errors
 def discretize_cmd(
     config: ConfigOpt = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model name (see `ctrnn models`).")] = None,
+    model: ModelOpt = None,
     scheme: Annotated[str | None, typer.Option("--scheme", help="Scheme of the map to write (euler, zoh, ...).")] = None,
     dt: Annotated[float | None, typer.Option("--dt", help="Step of the map (time constants).")] = None,
     t_end: Annotated[float | None, typer.Option("--t-end", help="Span of the error study.")] = None,

@@ -167,3 +167,20 @@ def test_python_numbers_keep_every_digit_under_a_float32_default():
     traj = ctrnn.simulate(ctrnn.VectorField(lambda t, x, u: u, 1, 1), torch.zeros(1, dtype=torch.float64),
                           [0.0, 0.1, 0.3], inputs=0.1)
     assert traj.t.tolist() == [0.0, 0.1, 0.3] and float(traj.u[0]) == 0.1
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: ctrnn.LinearSSM(torch.zeros(2, 3), torch.zeros(2, 1)), r"A must be a square \(n, n\) matrix"),
+    (lambda: ctrnn.LinearSSM(torch.eye(2), torch.zeros(3, 1)), r"B must have shape \(2, m\), got \(3, 1\)"),
+    (lambda: ctrnn.LinearSSM(torch.eye(2), torch.zeros(2, 1), C=torch.zeros(1, 3)), r"C must have shape \(p, 2\)"),
+    (lambda: ctrnn.LinearSSM(torch.eye(2), torch.zeros(2, 1), D=torch.zeros(2, 2)), r"D must have shape \(2, 1\)"),
+    (lambda: ctrnn.LinearSSM(torch.tensor([[float("nan"), 0], [0, 1]]), torch.zeros(2, 1)), "A contains 1 non-finite"),
+    (lambda: ctrnn.DiagonalSSM(torch.zeros(2, 2), torch.zeros(2, 1)), r"lam must be 1-D"),
+    (lambda: ctrnn.DiagonalSSM.lru(4, r_min=0.99, r_max=0.9), "need 0 < r_min < r_max <= 1"),
+    (lambda: ctrnn.GRUODE(3, 2, weight_hh=torch.zeros(3, 3)), r"weight_hh must have shape \(9, 3\)"),
+    (lambda: ctrnn.LSTMODE(3, 2, tau=0.0), "tau must be a finite number > 0"),
+    (lambda: ctrnn.SelectiveSSM(0), "d must be >= 1"),
+])
+def test_state_space_and_gated_bad_input(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

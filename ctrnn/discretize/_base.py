@@ -40,8 +40,8 @@ class DiscreteMap(nn.Module):
 
         Arguments:
             x0: ``(*batch, n)``.
-            inputs: ``(T, *batch, m)``: ``inputs[k]`` produces state ``k + 1``. ``None`` for an
-                autonomous map, then ``steps`` gives ``T``.
+            inputs: ``(T, *batch, m)``: ``inputs[k]`` produces state ``k + 1``. ``None`` means zero
+                input, and then ``steps`` gives ``T``.
             steps: number of iterations when there is no input.
 
         Returns:
@@ -53,11 +53,9 @@ class DiscreteMap(nn.Module):
         """
         if x0.shape[-1] != self.state_dim:
             raise ValueError(f"x0 must have shape (*batch, {self.state_dim}), got {tuple(x0.shape)}")
-        if inputs is None:
-            if self.input_dim:
-                raise ValueError(f"this map takes an input of size {self.input_dim}: pass inputs (T, *batch, m)")
+        if inputs is None:  # zero input, as in simulate
             if steps is None:
-                raise ValueError("an autonomous map needs steps= (the number of iterations)")
+                raise ValueError("without inputs, pass steps= (the number of iterations)")
             n_steps = check_positive_int(steps, "steps")
         else:
             if inputs.ndim < 2 or inputs.shape[-1] != self.input_dim:

@@ -13,6 +13,14 @@ from ._base import System
 from ._rate import make_generator
 
 
+def _input_matrix(B: Any, n: int) -> torch.Tensor:
+    B = as_tensor(B, "B")
+    if B.ndim != 2 or B.shape[0] != n:
+        raise ValueError(f"B must have shape ({n}, m), got {tuple(B.shape)}")
+    check_finite(B, "B")
+    return B
+
+
 def _output_matrices(C: Any, D: Any, n: int, m: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     C = torch.eye(n, dtype=dtype) if C is None else as_tensor(C, "C")
     if C.ndim != 2 or C.shape[1] != n:
@@ -40,14 +48,12 @@ class LinearSSM(System):
 
     def __init__(self, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor | None = None, D: torch.Tensor | None = None):
         super().__init__()
-        A, B = as_tensor(A, "A"), as_tensor(B, "B")
+        A = as_tensor(A, "A")
         if A.ndim != 2 or A.shape[0] != A.shape[1]:
             raise ValueError(f"A must be a square (n, n) matrix, got shape {tuple(A.shape)}")
-        n = A.shape[0]
-        if B.ndim != 2 or B.shape[0] != n:
-            raise ValueError(f"B must have shape ({n}, m), got {tuple(B.shape)}")
         check_finite(A, "A")
-        check_finite(B, "B")
+        n = A.shape[0]
+        B = _input_matrix(B, n)
         C, D = _output_matrices(C, D, n, B.shape[1], A.dtype)
         self.state_dim, self.input_dim, self.output_dim = n, B.shape[1], C.shape[0]
         self.A, self.B = nn.Parameter(A), nn.Parameter(B.to(A.dtype))
@@ -96,14 +102,12 @@ class DiagonalSSM(System):
 
     def __init__(self, lam: torch.Tensor, B: torch.Tensor, C: torch.Tensor | None = None, D: torch.Tensor | None = None):
         super().__init__()
-        lam, B = as_tensor(lam, "lam"), as_tensor(B, "B")
+        lam = as_tensor(lam, "lam")
         if lam.ndim != 1:
             raise ValueError(f"lam must be 1-D (n,), got shape {tuple(lam.shape)}")
-        n = lam.shape[0]
-        if B.ndim != 2 or B.shape[0] != n:
-            raise ValueError(f"B must have shape ({n}, m), got {tuple(B.shape)}")
         check_finite(lam, "lam")
-        check_finite(B, "B")
+        n = lam.shape[0]
+        B = _input_matrix(B, n)
         dtype = torch.promote_types(lam.dtype, B.dtype)
         if C is not None:
             dtype = torch.promote_types(dtype, as_tensor(C, "C").dtype)
