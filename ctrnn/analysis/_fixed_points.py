@@ -1,0 +1,199 @@
+"""Fixed and slow points (Sussillo & Barak 2013) of flows and maps, with their stability."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..discretize._base import DiscreteMap
+from ..systems._base import System
+from ._common import check_dynamics, check_input, check_states, residual_and_jacobian
+
+
+@dataclass(frozen=True, eq=False)
+class FixedPoints:
+    """Fixed points (and slow points) of a flow ``f(x*, u) = 0`` or a map ``F(x*, u) = x*``.
+
+    Attributes:
+        points: ``(K, n)`` distinct fixed points.
+        residuals: ``(K,)`` ``|f(x*)|`` (flow) or ``|F(x*) - x*|`` (map) after polishing.
+        jacobians: ``(K, n, n)`` of ``f`` (flow) or ``F`` (map) at each point.
+        eigenvalues: ``(K, n)`` complex, sorted by decreasing real part (flow) or modulus (map).
+        eigenvectors: ``(K, n, n)`` complex, column ``j`` for eigenvalue ``j``.
+        stable: ``(K,)``: all ``Re(lambda) < 0`` (flow) or all ``|lambda| < 1`` (map).
+        kinds: per point: ``stable node``, ``stable focus``, ``unstable node``, ``unstable focus``,
+            ``saddle (k unstable)`` or ``marginal``.
+        n_unstable: ``(K,)`` count of unstable directions.
+        slow_points: ``(S, n)`` local minima of ``q = |g|^2 / 2`` that are not fixed points.
+        slow_speeds: ``(S,)`` ``|g|`` there.
+        is_map: whether the dynamics is a map.
+        n_starts, n_diverged: starts used, and starts that ran away or became non-finite (dropped).
+    """
+
+    points: torch.Tensor
+    residuals: torch.Tensor
+    jacobians: torch.Tensor
+    eigenvalues: torch.Tensor
+    eigenvectors: torch.Tensor
+    stable: torch.Tensor
+    kinds: list[str]
+    n_unstable: torch.Tensor
+    slow_points: torch.Tensor
+    slow_speeds: torch.Tensor
+    is_map: bool
+    n_starts: int
+    n_diverged: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.points.shape[0]
+
+    def summary(self) -> str:
+        lines = [f"{len(self)} fixed point(s), {self.slow_points.shape[0]} slow point(s) from {self.n_starts} starts"
+                 f" ({self.n_diverged} ran away)"]
+        for i, kind in enumerate(self.kinds):
+            lead = self.eigenvalues[i, 0]
+            lines.append(f"  #{i}: {kind:22s} |g| = {float(self.residuals[i]):.1e}, leading eigenvalue "
+                         f"{lead.real:+.6g}{lead.imag:+.6g}i")
+        return "\n".join(lines)
+
+
+def classify(eigenvalues: torch.Tensor, is_map: bool, tol: float = 1e-9) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Stability, unstable-direction count and kind from eigenvalues ``(K, n)``.
+
+    A flow's eigenvalue is unstable if ``Re > tol``, stable if ``Re < -tol``; a map's if ``|lambda| > 1 + tol``
+    or ``< 1 - tol``; anything in between is marginal.
+    """
+    margin = eigenvalues.abs() - 1 if is_map else eigenvalues.real
+    unstable = margin > tol
+    marginal = margin.abs() <= tol
+    # oscillation: a complex pair (a map's negative real eigenvalues alternate, which is no rotation)
+    rotating = eigenvalues.imag.abs() > tol
+    kinds = []
+    for k in range(eigenvalues.shape[0]):
+        n_unst = int(unstable[k].sum())
+        if bool(marginal[k].any()):
+            kinds.append("marginal")
+        elif n_unst == 0 or n_unst == eigenvalues.shape[1]:
+            shape = "focus" if bool(rotating[k].any()) else "node"
+            kinds.append(f"{'stable' if n_unst == 0 else 'unstable'} {shape}")
+        else:
+            kinds.append(f"saddle ({n_unst} unstable)")
+    stable = ~(unstable | marginal).any(dim=-1)
+    return stable, unstable.sum(dim=-1), kinds
+
+
+def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *, inputs: Any = None,
+                      max_iter: int = 200, tol: float = 1e-12, slow_tol: float = 1e-3, unique_tol: float = 1e-6,
+                      max_norm: float = 1e6) -> FixedPoints:
+    """Find the fixed points reachable from many starts at once.
+
+    Minimises ``q(x) = |g(x)|^2 / 2`` (``g = f`` for a flow, ``F - x`` for a map) from every start
+    together by damped Gauss-Newton steps (Levenberg-Marquardt, one damping per start), which become
+    Newton steps near a root and so polish it to machine precision; then drops starts that ran away,
+    merges duplicates, and classifies each point by the eigenvalues of its Jacobian.
+
+    Arguments:
+        sys_or_map: a flow (:class:`~ctrnn.System`) or a map (:class:`~ctrnn.DiscreteMap`).
+        x_init: ``(K, n)`` starts (e.g. from :func:`sample_starts`).
+        inputs: constant input ``(m,)`` (fixed points as a function of input).
+        max_iter: Levenberg-Marquardt iterations.
+        tol: a point is fixed when ``|g| <= tol * (1 + |x|)``.
+        slow_tol: a non-fixed local minimum with ``|g| <= slow_tol`` is reported as a slow point.
+        unique_tol: points closer than ``unique_tol * (1 + |x|)`` are the same point.
+        max_norm: starts whose iterate leaves ``|x| <= max_norm`` ran away.
+
+    Returns:
+        :class:`FixedPoints` (possibly empty, never silently wrong: unconverged minima are slow points).
+
+    Raises:
+        TypeError: not a flow or a map. ValueError: starts of the wrong shape or non-finite.
+    """
+    is_map = check_dynamics(sys_or_map, "find_fixed_points")
+    x = check_states(sys_or_map, x_init, "x_init")
+    if x.ndim != 2:
+        raise ValueError(f"x_init must be (K, n) starts, got shape {tuple(x.shape)}")
+    u = check_input(sys_or_map, inputs, x)
+    if max_iter < 1:
+        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+    K, n = x.shape
+    eye = torch.eye(n, dtype=x.dtype, device=x.device)
+    damping = torch.full((K,), 1e-3, dtype=x.real.dtype, device=x.device)
+    with torch.no_grad():
+        g, J = residual_and_jacobian(sys_or_map, is_map, x, u)
+        q = 0.5 * (g.abs() ** 2).sum(-1)
+        for _ in range(max_iter):
+            done = g.abs().amax(-1) <= tol * (1 + x.abs().amax(-1))
+            if bool(done.all()):
+                break
+            JtJ = J.mH @ J
+            scale = torch.diagonal(JtJ, dim1=-2, dim2=-1).real.mean(-1).clamp_min(1e-30)
+            lhs = JtJ + (damping * scale)[:, None, None] * eye
+            step = torch.linalg.solve(lhs, -(J.mH @ g[..., None]))[..., 0]
+            trial = x + step
+            g_t, J_t = residual_and_jacobian(sys_or_map, is_map, trial, u)
+            q_t = 0.5 * (g_t.abs() ** 2).sum(-1)
+            better = torch.isfinite(q_t) & (q_t < q) & ~done
+            x = torch.where(better[:, None], trial, x)
+            g = torch.where(better[:, None], g_t, g)
+            J = torch.where(better[:, None, None], J_t, J)
+            q = torch.where(better, q_t, q)
+            # accepted: trust the quadratic model more (towards Newton); rejected: damp harder
+            damping = torch.where(better, damping / 10, damping * 10).clamp(1e-15, 1e15)
+        finite = torch.isfinite(x).all(-1) & (x.abs().amax(-1) <= max_norm) & torch.isfinite(q)
+        speed = g.abs().norm(dim=-1)
+        size = 1 + x.abs().amax(-1)
+        fixed = finite & (g.abs().amax(-1) <= tol * size)
+        slow = finite & ~fixed & (speed <= slow_tol)
+        points, res = _unique(x[fixed], speed[fixed], unique_tol)
+        slow_points, slow_speeds = _unique(x[slow], speed[slow], unique_tol * 1e3)
+        if points.shape[0]:
+            _, jac = residual_and_jacobian(sys_or_map, is_map, points, None if u is None else u.expand(points.shape[0], -1))
+            if is_map:
+                jac = jac + eye
+            evals, evecs = torch.linalg.eig(jac)
+            key = evals.abs() if is_map else evals.real
+            order = torch.argsort(key, dim=-1, descending=True)
+            evals = torch.gather(evals, -1, order)
+            evecs = torch.gather(evecs, -1, order[:, None, :].expand_as(evecs))
+        else:
+            jac = torch.zeros(0, n, n, dtype=x.dtype)
+            evals = evecs = torch.zeros(0, n, dtype=torch.complex128)
+            evecs = torch.zeros(0, n, n, dtype=torch.complex128)
+        stable, n_unst, kinds = classify(evals, is_map, tol=max(1e-9, math.sqrt(tol)))
+    return FixedPoints(points=points, residuals=res, jacobians=jac, eigenvalues=evals, eigenvectors=evecs,
+                       stable=stable, kinds=kinds, n_unstable=n_unst, slow_points=slow_points, slow_speeds=slow_speeds,
+                       is_map=is_map, n_starts=K, n_diverged=int((~finite).sum()),
+                       metadata={"inputs": None if u is None else u.tolist()})
+
+
+def _unique(points: torch.Tensor, speeds: torch.Tensor, tol: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Greedy de-duplication keeping, per cluster, the point with the smallest residual."""
+    if points.shape[0] == 0:
+        return points, speeds
+    order = torch.argsort(speeds)
+    points, speeds = points[order], speeds[order]
+    keep: list[int] = []
+    for i in range(points.shape[0]):
+        p = points[i]
+        if not keep or bool(((points[keep] - p).abs().amax(-1) > tol * (1 + p.abs().max())).all()):
+            keep.append(i)
+    return points[keep], speeds[keep]
+
+
+def sample_starts(trajectory_states: torch.Tensor, k: int, *, noise: float = 0.0,
+                  seed: int | torch.Generator | None = 0) -> torch.Tensor:
+    """``k`` starts drawn from visited states ``(..., n)`` (e.g. ``Trajectory.x``) plus Gaussian noise of
+    standard deviation ``noise``: the sampling of Sussillo & Barak (2013)."""
+    from ..systems._rate import make_generator
+
+    gen, _ = make_generator(seed)
+    flat = trajectory_states.detach().reshape(-1, trajectory_states.shape[-1])
+    idx = torch.randint(flat.shape[0], (k,), generator=gen)
+    starts = flat[idx].clone()
+    if noise > 0:
+        starts = starts + noise * torch.randn(starts.shape, generator=gen, dtype=torch.float64).to(starts)
+    return starts

@@ -1,0 +1,132 @@
+"""Fixed and slow points of flows and maps against closed forms and REFERENCES.md."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import ctrnn
+from ctrnn.analysis import sample_starts
+
+
+def _sorted_points(fp):
+    return fp.points[torch.argsort(fp.points[:, 0])]
+
+
+def test_lorenz_fixed_points_and_eigenvalues():
+    sigma, rho, beta = 10.0, 28.0, 8.0 / 3.0
+    starts = torch.randn(128, 3, generator=torch.Generator().manual_seed(0)) * 10 + torch.tensor([0.0, 0.0, 25.0])
+    fp = ctrnn.find_fixed_points(ctrnn.systems.Lorenz(), starts)
+    assert len(fp) == 3 and fp.n_diverged == 0
+    c = math.sqrt(beta * (rho - 1))  # C+- = (+-sqrt(beta (rho - 1)), same, rho - 1)
+    expected = torch.tensor([[-c, -c, rho - 1], [0.0, 0.0, 0.0], [c, c, rho - 1]])
+    torch.testing.assert_close(_sorted_points(fp), expected, rtol=0, atol=1e-12)
+    # eigenvalues from the characteristic polynomials (closed forms), to 1e-8
+    origin = np.sort(np.concatenate([np.roots([1, sigma + 1, sigma * (1 - rho)]), [-beta]]))
+    wing = np.roots([1, sigma + beta + 1, beta * (sigma + rho), 2 * sigma * beta * (rho - 1)])
+    for i in range(3):
+        ev = fp.eigenvalues[i].numpy()
+        if np.allclose(fp.points[i].numpy(), 0):
+            np.testing.assert_allclose(np.sort(ev.real), origin, rtol=0, atol=1e-8)
+            np.testing.assert_allclose(np.sort(ev.real), [-22.827723, -2.666667, 11.827723], atol=1e-6)  # REFERENCES
+            assert fp.kinds[i] == "saddle (1 unstable)"
+        else:
+            np.testing.assert_allclose(np.sort_complex(ev), np.sort_complex(wing), rtol=0, atol=1e-8)
+            pair = ev[np.abs(ev.imag) > 0]
+            np.testing.assert_allclose([pair.real[0], abs(pair.imag[0])], [0.093956, 10.194505], atol=1e-6)
+            assert fp.kinds[i] == "saddle (2 unstable)"
+    assert float(fp.residuals.max()) < 1e-12
+
+
+@pytest.mark.parametrize("w", [6.0, 3.0])
+def test_centre_crossing_beer_neuron(w):
+    """dy/dt = -y + w sigma(y - w/2): bistable iff w > 4; the middle point y = w/2 has eigenvalue -1 + w/4."""
+    beer = ctrnn.BeerCTRNN(torch.tensor([[w]]), biases=-w / 2)
+    fp = ctrnn.find_fixed_points(beer, torch.linspace(-5, 10, 61)[:, None])
+    ys = sorted(float(p) for p in fp.points[:, 0])
+    middle = min(range(len(fp)), key=lambda i: abs(float(fp.points[i, 0]) - w / 2))
+    assert abs(float(fp.points[middle, 0]) - w / 2) < 1e-12
+    assert abs(float(fp.eigenvalues[middle, 0].real) - (-1 + w / 4)) < 1e-12
+    if w > 4:
+        assert len(ys) == 3 and fp.kinds[middle] == "unstable node" and int(fp.stable.sum()) == 2
+    else:
+        assert len(ys) == 1 and fp.kinds[0] == "stable node"
+
+
+def test_linear_system_has_its_unique_fixed_point_as_a_function_of_input():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((4, 4)) / 2 - np.eye(4)
+    B = rng.standard_normal((4, 2))
+    u = np.array([0.3, -1.2])
+    ssm = ctrnn.LinearSSM(torch.tensor(A), torch.tensor(B))
+    fp = ctrnn.find_fixed_points(ssm, torch.randn(20, 4, generator=torch.Generator().manual_seed(1)) * 5,
+                                 inputs=torch.tensor(u))
+    assert len(fp) == 1
+    np.testing.assert_allclose(fp.points[0].numpy(), -np.linalg.solve(A, B @ u), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.sort(fp.eigenvalues[0].real.numpy()), np.sort(np.linalg.eigvals(A).real), atol=1e-12)
+
+
+def test_subcritical_rate_network_has_only_the_origin():
+    net = ctrnn.RateRNN(50, g=0.5, seed=3)
+    traj = ctrnn.simulate(net, torch.randn(8, 50, generator=torch.Generator().manual_seed(0)) * 2, [0.0, 1.0, 2.0, 4.0])
+    starts = torch.cat([sample_starts(traj.x, 64, noise=0.5, seed=1), 3 * torch.randn(64, 50, generator=torch.Generator().manual_seed(2))])
+    fp = ctrnn.find_fixed_points(net, starts)
+    assert len(fp) == 1 and float(fp.points.abs().max()) < 1e-12 and fp.kinds[0].startswith("stable")
+
+
+def test_flow_and_its_euler_map_share_fixed_points_and_stability():
+    net = ctrnn.RateRNN(6, g=2.0, seed=5, bias=0.3 * torch.randn(6, generator=torch.Generator().manual_seed(0)))
+    starts = torch.randn(200, 6, generator=torch.Generator().manual_seed(1)) * 2
+    flow = ctrnn.find_fixed_points(net, starts)
+    dmap = ctrnn.find_fixed_points(ctrnn.discretize(net, 0.05), starts)
+    assert len(flow) == len(dmap) >= 1 and dmap.is_map and not flow.is_map
+    order_f, order_m = torch.argsort(flow.points[:, 0]), torch.argsort(dmap.points[:, 0])
+    torch.testing.assert_close(flow.points[order_f], dmap.points[order_m], rtol=0, atol=1e-10)
+    # Euler map eigenvalues are 1 + dt * flow eigenvalues: stable iff Re < 0 for small dt
+    assert flow.stable[order_f].tolist() == dmap.stable[order_m].tolist()
+    assert flow.n_unstable[order_f].tolist() == dmap.n_unstable[order_m].tolist()
+
+
+def test_iterated_map_fixed_points():
+    """Logistic map r x (1 - x), r = 2.5: 0 (|r| > 1, unstable) and 1 - 1/r (|2 - r| < 1, stable)."""
+    logistic = ctrnn.IteratedMap(lambda x, u: 2.5 * x * (1 - x), 1)
+    fp = ctrnn.find_fixed_points(logistic, torch.linspace(-0.5, 1.2, 30)[:, None])
+    pts = {round(float(p), 12): s for p, s in zip(fp.points[:, 0], fp.stable.tolist(), strict=True)}
+    assert pts == {0.0: False, 0.6: True}
+
+
+def test_slow_point_is_not_reported_as_fixed():
+    """x' = x^2 + 0.01 has no root: its minimum of q, at x = 0 with speed 0.01, is a slow point."""
+    field = ctrnn.VectorField(lambda t, x, u: x * x + 0.01, 1)
+    fp = ctrnn.find_fixed_points(field, torch.linspace(-2, 2, 9)[:, None], slow_tol=0.1)
+    assert len(fp) == 0 and fp.slow_points.shape[0] == 1
+    assert abs(float(fp.slow_points[0, 0])) < 1e-6 and abs(float(fp.slow_speeds[0]) - 0.01) < 1e-10
+
+
+def test_runaway_starts_are_dropped():
+    field = ctrnn.VectorField(lambda t, x, u: torch.exp(x) - 1.0 + 0 * x, 1)  # root at 0; far starts run off
+    fp = ctrnn.find_fixed_points(field, torch.tensor([[0.5], [-0.5], [float(-800)]]))
+    assert len(fp) == 1 and abs(float(fp.points[0, 0])) < 1e-14
+
+
+@pytest.mark.parametrize("args,error,match", [
+    ((torch.zeros(4, 2),), ValueError, r"x_init must have shape \(\*batch, 3\)"),
+    ((torch.full((4, 3), float("nan")),), ValueError, "x_init contains 12 non-finite"),
+    ((torch.zeros(3),), ValueError, r"x_init must be \(K, n\) starts"),
+])
+def test_fixed_point_bad_input(args, error, match):
+    with pytest.raises(error, match=match):
+        ctrnn.find_fixed_points(ctrnn.systems.Lorenz(), *args)
+    with pytest.raises(TypeError, match="takes a ctrnn.System"):
+        ctrnn.find_fixed_points(lambda x: x, torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="this model has no inputs"):
+        ctrnn.find_fixed_points(ctrnn.systems.Lorenz(), torch.zeros(2, 3), inputs=torch.ones(1))
+
+
+def test_jacobian_of_flows_and_maps():
+    net = ctrnn.RateRNN(4, seed=0)
+    x = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(ctrnn.jacobian(net, x), net.jacobian(x).detach())
+    dmap = ctrnn.discretize(net, 0.1)
+    torch.testing.assert_close(ctrnn.jacobian(dmap, x), torch.eye(4) + 0.1 * net.jacobian(x).detach())
