@@ -2,5 +2,6 @@
 
 from ._common import jacobian
 from ._fixed_points import FixedPoints, classify, find_fixed_points, sample_starts
+from ._limit_cycles import LimitCycle, NoCycleError, find_limit_cycle
 
-__all__ = ["FixedPoints", "classify", "find_fixed_points", "jacobian", "sample_starts"]
+__all__ = ["FixedPoints", "LimitCycle", "NoCycleError", "find_limit_cycle", "classify", "find_fixed_points", "jacobian", "sample_starts"]
