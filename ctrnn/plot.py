@@ -109,3 +109,95 @@ def plot_rollouts(t: torch.Tensor, x: torch.Tensor, rollouts: dict[str, tuple[to
         fig.suptitle(title or "continuous solution and discrete rollouts", fontsize=9)
         fig.tight_layout()
     return fig
+
+
+#: one marker per fixed-point kind, in every figure: (marker, filled)
+KIND_MARKERS = {"stable": ("o", True), "unstable": ("o", False), "saddle": ("X", True), "marginal": ("D", False)}
+
+
+def kind_style(kind: str, color: str) -> dict:
+    """matplotlib keyword arguments for a fixed point of this kind (``stable node``, ``saddle (2 unstable)``...)."""
+    marker, filled = KIND_MARKERS[kind.split()[0]]
+    return {"marker": marker, "markersize": 8, "markeredgecolor": color, "markerfacecolor": color if filled else "white",
+            "linestyle": "none", "markeredgewidth": 1.5}
+
+
+def plot_eigenvalues(ax, eigenvalues: torch.Tensor, *, is_map: bool, colors=None, labels=None) -> None:
+    """Eigenvalues ``(K, n)`` in the complex plane with the stability boundary: the imaginary axis for a
+    flow, the unit circle for a map."""
+    import numpy as np
+
+    if is_map:
+        theta = np.linspace(0, 2 * np.pi, 400)
+        ax.plot(np.cos(theta), np.sin(theta), color="0.5", lw=1, ls="--", label="|lambda| = 1")
+        ax.set_aspect("equal", adjustable="datalim")
+    else:
+        ax.axvline(0.0, color="0.5", lw=1, ls="--", label="Re lambda = 0")
+    for k in range(eigenvalues.shape[0]):
+        ev = eigenvalues[k].detach().cpu()
+        color = PALETTE[k % len(PALETTE)] if colors is None else colors[k]
+        ax.plot(ev.real, ev.imag, "o", ms=4, color=color, alpha=0.8, label=None if labels is None else labels[k])
+    ax.set_xlabel("Re lambda" + (" (per iteration)" if is_map else " (per time constant)"))
+    ax.set_ylabel("Im lambda")
+
+
+def plot_fixed_points(fp, *, trajectory=None, title: str | None = None):
+    """Left: the fixed points (markers by kind) and slow points over the trajectory, in the state plane
+    (n <= 2) or the trajectory's top two principal components. Right: their Jacobians' eigenvalues."""
+    with plt.rc_context(STYLE):
+        fig, (ax_p, ax_e) = plt.subplots(1, 2, figsize=(10, 4.2))
+        n = fp.points.shape[-1]
+        background = trajectory.x.detach().cpu().double() if trajectory is not None else None
+        basis = background if background is not None else (fp.points if fp.points.shape[0] else fp.slow_points)
+        if n > 2 and basis.numel():
+            flat = basis.reshape(-1, n)
+            mean = flat.mean(0)
+            _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+            project = lambda v: (v.double() - mean) @ vh[:2].T  # noqa: E731
+            labels = ("PC1", "PC2")
+        else:
+            project = lambda v: v.double()[..., :2] if n >= 2 else torch.stack([v.double()[..., 0], 0 * v.double()[..., 0]], -1)  # noqa: E731
+            labels = ("x0", "x1" if n >= 2 else "")
+        if background is not None:
+            bg = project(background.reshape(-1, n)).reshape(*background.shape[:-1], 2)
+            for b in range(bg.reshape(bg.shape[0], -1, 2).shape[1]):
+                seg = bg.reshape(bg.shape[0], -1, 2)[:, b]
+                ax_p.plot(seg[:, 0], seg[:, 1], color="0.8", lw=0.7, zorder=0)
+        for k, kind in enumerate(fp.kinds):
+            p = project(fp.points[k].cpu())
+            ax_p.plot(p[0], p[1], **kind_style(kind, PALETTE[k % len(PALETTE)]), label=f"#{k} {kind}")
+        if fp.slow_points.shape[0]:
+            s = project(fp.slow_points.cpu())
+            ax_p.plot(s[:, 0], s[:, 1], "+", color="0.3", ms=7, label="slow points")
+        ax_p.set_xlabel(labels[0]), ax_p.set_ylabel(labels[1])
+        ax_p.set_title(f"{len(fp.kinds)} fixed point(s)" + (" over trajectories" if background is not None else ""))
+        if fp.kinds or fp.slow_points.shape[0]:
+            ax_p.legend(frameon=False, fontsize=7)
+        plot_eigenvalues(ax_e, fp.eigenvalues, is_map=fp.is_map)
+        ax_e.set_title("Jacobian eigenvalues at the fixed points")
+        fig.suptitle(title or fp.metadata.get("system", ""), fontsize=9)
+        fig.tight_layout()
+    return fig
+
+
+def plot_limit_cycle(lc, *, title: str | None = None):
+    """Left: the orbit (first two coordinates, or its top two principal components). Right: the Floquet
+    multipliers against the unit circle."""
+    with plt.rc_context(STYLE):
+        fig, (ax_o, ax_m) = plt.subplots(1, 2, figsize=(10, 4.2))
+        orbit = lc.orbit.detach().cpu().double()
+        if orbit.shape[-1] > 2:
+            orbit, _, _ = principal_components(orbit)
+            labels = ("PC1", "PC2")
+        else:
+            labels = ("x0", "x1")
+        ax_o.plot(orbit[:, 0], orbit[:, -1 if orbit.shape[-1] > 1 else 0], color=PALETTE[0], lw=1.5)
+        ax_o.plot(orbit[0, 0], orbit[0, -1 if orbit.shape[-1] > 1 else 0], "o", color=PALETTE[3], label="section point")
+        ax_o.set_xlabel(labels[0]), ax_o.set_ylabel(labels[1])
+        ax_o.set_title(f"{'stable' if lc.stable else 'unstable'} limit cycle, period T = {lc.period:.6g}")
+        ax_o.legend(frameon=False, fontsize=7)
+        plot_eigenvalues(ax_m, lc.floquet_multipliers[None], is_map=True)
+        ax_m.set_title("Floquet multipliers")
+        fig.suptitle(title or lc.metadata.get("system", ""), fontsize=9)
+        fig.tight_layout()
+    return fig

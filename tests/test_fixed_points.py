@@ -130,3 +130,15 @@ def test_jacobian_of_flows_and_maps():
     torch.testing.assert_close(ctrnn.jacobian(net, x), net.jacobian(x).detach())
     dmap = ctrnn.discretize(net, 0.1)
     torch.testing.assert_close(ctrnn.jacobian(dmap, x), torch.eye(4) + 0.1 * net.jacobian(x).detach())
+
+
+def test_fixed_points_plot_save_load(tmp_path):
+    net = ctrnn.RateRNN(6, g=2.0, seed=5, bias=0.3 * torch.randn(6, generator=torch.Generator().manual_seed(0)))
+    traj = ctrnn.simulate(net, torch.randn(4, 6, generator=torch.Generator().manual_seed(1)), torch.linspace(0, 20, 101))
+    fp = ctrnn.find_fixed_points(net, sample_starts(traj.x, 100, noise=0.3))
+    fp.save(tmp_path / "fp.safetensors")
+    back = ctrnn.load(tmp_path / "fp.safetensors")
+    assert back.kinds == fp.kinds and torch.equal(back.eigenvalues, fp.eigenvalues) and torch.equal(back.stable, fp.stable)
+    fig = fp.plot(trajectory=traj)
+    fig.savefig(tmp_path / "fp.png")
+    assert (tmp_path / "fp.png").stat().st_size > 10_000

@@ -43,3 +43,12 @@ def test_limit_cycle_refuses_maps_and_bad_starts():
         ctrnn.find_limit_cycle(ctrnn.systems.VanDerPol(), torch.ones(3, 2))
     with pytest.raises(ValueError, match="non-finite"):
         ctrnn.find_limit_cycle(ctrnn.systems.VanDerPol(), torch.tensor([math.nan, 0.0]))
+
+
+def test_limit_cycle_plot_save_load(tmp_path):
+    lc = ctrnn.find_limit_cycle(ctrnn.build_system("beer"), torch.tensor([0.0, 0.0]), t_search=100.0)
+    lc.save(tmp_path / "lc.safetensors")
+    back = ctrnn.load(tmp_path / "lc.safetensors")
+    assert back.period == lc.period and torch.equal(back.floquet_multipliers, lc.floquet_multipliers)
+    lc.plot().savefig(tmp_path / "lc.png")
+    assert (tmp_path / "lc.png").stat().st_size > 10_000

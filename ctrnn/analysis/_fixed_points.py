@@ -51,6 +51,27 @@ class FixedPoints:
     def __len__(self) -> int:
         return self.points.shape[0]
 
+    def plot(self, *, trajectory: Any = None, title: str | None = None):
+        """Fixed points by kind (over ``trajectory`` if given) and their eigenvalues against the stability
+        boundary. Returns a matplotlib Figure."""
+        from ..plot import plot_fixed_points
+
+        return plot_fixed_points(self, trajectory=trajectory, title=title)
+
+    def save(self, path: str) -> None:
+        from ..io import save_result
+
+        names = ("points", "residuals", "jacobians", "eigenvalues", "eigenvectors", "stable", "n_unstable",
+                 "slow_points", "slow_speeds")
+        save_result(path, "FixedPoints", {k: getattr(self, k) for k in names},
+                    {"kinds": self.kinds, "is_map": self.is_map, "n_starts": self.n_starts,
+                     "n_diverged": self.n_diverged, "metadata": self.metadata})
+
+    @classmethod
+    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> FixedPoints:
+        return cls(**tensors, kinds=meta["kinds"], is_map=meta["is_map"], n_starts=meta["n_starts"],
+                   n_diverged=meta["n_diverged"], metadata=meta["metadata"])
+
     def summary(self) -> str:
         lines = [f"{len(self)} fixed point(s), {self.slow_points.shape[0]} slow point(s) from {self.n_starts} starts"
                  f" ({self.n_diverged} ran away)"]
@@ -167,7 +188,12 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     return FixedPoints(points=points, residuals=res, jacobians=jac, eigenvalues=evals, eigenvectors=evecs,
                        stable=stable, kinds=kinds, n_unstable=n_unst, slow_points=slow_points, slow_speeds=slow_speeds,
                        is_map=is_map, n_starts=K, n_diverged=int((~finite).sum()),
-                       metadata={"inputs": None if u is None else u.tolist()})
+                       metadata={"inputs": None if u is None else u.tolist(), "system": _describe(sys_or_map)})
+
+
+def _describe(obj: Any) -> str:
+    describe = getattr(obj, "describe", None) or getattr(getattr(obj, "system", None), "describe", None)
+    return describe() if describe is not None else type(obj).__name__
 
 
 def _unique(points: torch.Tensor, speeds: torch.Tensor, tol: float) -> tuple[torch.Tensor, torch.Tensor]:

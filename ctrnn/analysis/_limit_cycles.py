@@ -43,6 +43,25 @@ class LimitCycle:
     residual: float
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    def plot(self, *, title: str | None = None):
+        """The orbit and the Floquet multipliers against the unit circle. Returns a matplotlib Figure."""
+        from ..plot import plot_limit_cycle
+
+        return plot_limit_cycle(self, title=title)
+
+    def save(self, path: str) -> None:
+        from ..io import save_result
+
+        save_result(path, "LimitCycle", {"orbit": self.orbit, "times": self.times,
+                                         "floquet_multipliers": self.floquet_multipliers,
+                                         "floquet_exponents": self.floquet_exponents},
+                    {"period": self.period, "stable": self.stable, "residual": self.residual, "metadata": self.metadata})
+
+    @classmethod
+    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> LimitCycle:
+        return cls(**tensors, period=meta["period"], stable=meta["stable"], residual=meta["residual"],
+                   metadata=meta["metadata"])
+
 
 def _flow_with_monodromy(system: System, u: torch.Tensor | None, n: int) -> VectorField:
     """The state and its variational matrix ``M`` (``dM/dt = J(x) M``) as one flow of size n + n^2."""
