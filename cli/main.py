@@ -381,6 +381,131 @@ def discretize_cmd(
         typer.echo("wrote: " + ", ".join(str(p) for p in written))
 
 
+# -- fixed points and cycles -----------------------------------------------------------------------
+ModelFileOpt = Annotated[Path | None, typer.Option("--model-file", help="A saved model or map (.safetensors) instead of --model.")]
+
+ANALYSIS_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "device": "cpu",
+    "dtype": "float64",
+    "model": {"kind": "rate"},
+    "search": {"starts": 256, "t_end": 50.0, "batch": 8, "x0_scale": 1.0, "noise": 0.5, "input": [],
+               "slow_tol": 1e-3, "t_transient": 50.0, "t_search": 100.0},
+    "input": {"kind": "none", "amplitude": 1.0, "start": 0.0, "stop": 1.0},
+}
+
+
+def load_dynamics(cfg: dict[str, Any], model_file: Path | None, batch: int, scale: float) -> tuple[Any, Any]:
+    """The model (or map) to analyse: from ``--model-file`` or the config; and random states."""
+    import torch
+
+    import ctrnn
+
+    if model_file is None:
+        return build_model_and_states(cfg, batch, scale)
+    obj = ctrnn.load(model_file)
+    if not isinstance(obj, (ctrnn.System, ctrnn.DiscreteMap)):
+        fail(f"{model_file} holds a {type(obj).__name__}, not a model or a map")
+    dev, dt = resolve_torch(cfg["device"], cfg["dtype"])
+    complex_model = any(p.is_complex() for p in obj.parameters()) or any(b.is_complex() for b in obj.buffers())
+    obj = obj.to(device=dev) if complex_model else obj.to(device=dev, dtype=dt)
+    gen = torch.Generator().manual_seed(cfg["seed"])
+    ref = next(iter(obj.parameters()), next(iter(obj.buffers()), None))
+    x0 = scale * torch.randn(batch, obj.state_dim, generator=gen, dtype=torch.float64)
+    return obj, x0.to(device=dev, dtype=dt if ref is None else ref.dtype)
+
+
+@app.command("fixed-points")
+@friendly_errors
+def fixed_points_cmd(
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    model_file: ModelFileOpt = None,
+    starts: Annotated[int | None, typer.Option("--starts", help="Number of starts, sampled from trajectories.")] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Find fixed and slow points from starts sampled on trajectories; write them with their spectra and plots."""
+    import torch
+
+    import ctrnn
+    from ctrnn.analysis import sample_starts
+
+    flags = {"model.kind": model, "search.starts": starts, "seed": seed, "device": device, "dtype": dtype}
+    cfg = resolve_config(ANALYSIS_DEFAULTS, config, flags, set_ or [])
+    spec = cfg["search"]
+    if spec["starts"] < 1 or spec["batch"] < 1:
+        fail("search.starts and search.batch must be >= 1")
+    obj, x0 = load_dynamics(cfg, model_file, spec["batch"], spec["x0_scale"])
+    u = torch.tensor(spec["input"], dtype=torch.float64) if spec["input"] else None
+    out_dir = prepare_out(out if out is not None else Path("results") / "fixed-points", force)
+    write_config(out_dir / "config.toml", cfg, "ctrnn " + " ".join(sys.argv[1:]))
+    with torch.no_grad():
+        if isinstance(obj, ctrnn.System):
+            t = torch.linspace(0.0, spec["t_end"], 501, dtype=torch.float64)
+            traj = ctrnn.simulate(obj, x0, t, inputs=None if u is None else ctrnn.inputs.Constant(u))
+            visited = traj.x
+        else:
+            traj = None
+            visited = obj.rollout(x0, None if u is None else u.expand(500, *x0.shape[:-1], -1), steps=500)
+    fp = ctrnn.find_fixed_points(obj, sample_starts(visited, spec["starts"], noise=spec["noise"], seed=cfg["seed"]),
+                                 inputs=u, slow_tol=spec["slow_tol"])
+    fp.save(str(out_dir / "fixed_points.safetensors"))
+    written = [out_dir / "config.toml", out_dir / "fixed_points.safetensors"]
+    fig = fp.plot(trajectory=traj)
+    for ext in ("png", "svg"):
+        fig.savefig(out_dir / f"fixed_points.{ext}")
+        written.append(out_dir / f"fixed_points.{ext}")
+    if not quiet:
+        typer.echo(fp.summary())
+        typer.echo("wrote: " + ", ".join(str(p) for p in written))
+
+
+@app.command("cycles")
+@friendly_errors
+def cycles_cmd(
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    model_file: ModelFileOpt = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Find the limit cycle reached from a random start: its period, orbit and Floquet multipliers."""
+    import torch
+
+    import ctrnn
+
+    flags = {"model.kind": model, "seed": seed, "device": device, "dtype": dtype}
+    cfg = resolve_config(ANALYSIS_DEFAULTS, config, flags, set_ or [])
+    spec = cfg["search"]
+    obj, x0 = load_dynamics(cfg, model_file, 1, spec["x0_scale"])
+    u = torch.tensor(spec["input"], dtype=torch.float64) if spec["input"] else None
+    out_dir = prepare_out(out if out is not None else Path("results") / "cycles", force)
+    write_config(out_dir / "config.toml", cfg, "ctrnn " + " ".join(sys.argv[1:]))
+    lc = ctrnn.find_limit_cycle(obj, x0[0], inputs=u, t_transient=spec["t_transient"], t_search=spec["t_search"])
+    lc.save(str(out_dir / "cycle.safetensors"))
+    written = [out_dir / "config.toml", out_dir / "cycle.safetensors"]
+    fig = lc.plot()
+    for ext in ("png", "svg"):
+        fig.savefig(out_dir / f"cycle.{ext}")
+        written.append(out_dir / f"cycle.{ext}")
+    if not quiet:
+        mult = ", ".join(f"{complex(m).real:.6g}{complex(m).imag:+.3g}i" for m in lc.floquet_multipliers.tolist())
+        typer.echo(f"{'stable' if lc.stable else 'unstable'} limit cycle: period {lc.period:.10g}, "
+                   f"Floquet multipliers [{mult}], |x(T) - x(0)| = {lc.residual:.1e}")
+        typer.echo("wrote: " + ", ".join(str(p) for p in written))
+
+
 def main() -> None:
     app()
 

@@ -155,3 +155,23 @@ def test_discretize_writes_the_map_errors_and_plots(tmp_path):
 def test_discretize_bad_input(tmp_path, args, message):
     result = runner.invoke(app, ["discretize", "--set", "model.n=4", "--out", str(tmp_path / "x"), "-q", *args])
     assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_fixed_points_and_cycles_verbs(tmp_path):
+    result = run("fixed-points", "--model", "lorenz", "--starts", "48", "--out", tmp_path / "fp")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("3 fixed point(s)") and result.output.count("saddle") == 3
+    fp = ctrnn.load(tmp_path / "fp" / "fixed_points.safetensors")
+    assert len(fp) == 3 and (tmp_path / "fp" / "fixed_points.svg").exists()
+    # a saved model file works in place of --model
+    assert run("simulate", "--n", "6", "--t-end", "2", "--out", tmp_path / "s", "-q").exit_code == 0
+    result = run("fixed-points", "--model-file", tmp_path / "s" / "model.safetensors", "--starts", "32",
+                 "--out", tmp_path / "fp2", "-q")
+    assert result.exit_code == 0, result.output
+    result = run("cycles", "--model", "beer", "--set", "search.t_search=100.0", "--out", tmp_path / "cy")
+    assert result.exit_code == 0, result.output
+    assert "stable limit cycle: period" in result.output and (tmp_path / "cy" / "cycle.png").exists()
+    result = run("cycles", "--model", "rate", "--set", "model.n=4", "--set", "model.g=0.5", "--out", tmp_path / "cy2")
+    assert result.exit_code == 2 and "settled on a fixed point" in result.output
+    result = run("fixed-points", "--model-file", tmp_path / "nope.safetensors", "--out", tmp_path / "fp3")
+    assert result.exit_code == 2 and "no such file" in result.output

@@ -123,7 +123,8 @@ def find_limit_cycle(system: System, x0: Any, *, inputs: Any = None, t_transient
         xs = run.x
         speed = system(torch.zeros(()), xs[-1], u).abs().max()
         if float(speed) < 1e-6 * (1 + float(xs[-1].abs().max())):
-            raise NoCycleError(f"the trajectory settled on a fixed point near {xs[-1].tolist()} (|f| = {float(speed):.2e})"
+            near = ", ".join(f"{v:.4g}" for v in xs[-1].real.tolist()[:6]) + (", ..." if n > 6 else "")
+            raise NoCycleError(f"the trajectory settled on a fixed point near [{near}] (|f| = {float(speed):.2e})"
                                ", not a limit cycle; start elsewhere or use find_fixed_points")
         point = xs[0]
         normal = system(torch.zeros(()), point, u)
