@@ -248,10 +248,7 @@ def simulate_cmd(
         written.append(out_dir / "model.safetensors")
     except NotImplementedError:
         pass
-    fig = traj.plot(max_traces=cfg["output"]["plot_traces"])
-    for ext in ("png", "svg"):
-        fig.savefig(out_dir / f"trajectory.{ext}")
-        written.append(out_dir / f"trajectory.{ext}")
+    save_figure(traj.plot(max_traces=cfg["output"]["plot_traces"]), out_dir, "trajectory", written)
 
     if not quiet:
         s = traj.stats
@@ -260,6 +257,16 @@ def simulate_cmd(
         typer.echo(f"simulated {sim['batch']} trajectories over t in [0, {sim['t_end']:g}] with {traj.method}: "
                    f"{s.nfe} evaluations{steps_txt}, {s.wall_time:.2f} s")
         typer.echo("wrote: " + ", ".join(str(p) for p in written))
+
+
+def save_figure(fig: Any, out_dir: Path, stem: str, written: list[Path]) -> None:
+    """Write ``stem.png`` and ``stem.svg`` and close the figure (a long process must not pile them up)."""
+    import matplotlib.pyplot as plt
+
+    for ext in ("png", "svg"):
+        fig.savefig(out_dir / f"{stem}.{ext}")
+        written.append(out_dir / f"{stem}.{ext}")
+    plt.close(fig)
 
 
 def write_config(path: Path, cfg: dict[str, Any], command: str) -> None:
@@ -349,9 +356,7 @@ def discretize_cmd(
     (out_dir / "map.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     study.save(str(out_dir / "errors.safetensors"))
     written = [out_dir / n for n in ("config.toml", "map.safetensors", "map.json", "errors.safetensors")]
-    for ext in ("png", "svg"):
-        study.plot().savefig(out_dir / f"error_vs_dt.{ext}")
-        written.append(out_dir / f"error_vs_dt.{ext}")
+    save_figure(study.plot(), out_dir, "error_vs_dt", written)
 
     # the continuous solution against each scheme's rollout at the chosen dt
     steps = round(spec["t_end"] / spec["dt"])
@@ -365,10 +370,8 @@ def discretize_cmd(
             xk = ctrnn.discretize(system, spec["dt"], scheme=name).rollout(cont.x[0], u_steps,
                                                                              steps=steps if u_steps is None else None)
             rollouts[name] = (grid[1:], xk)
-    fig = plot_rollouts(cont.t, cont.x, rollouts, title=f"{system.describe()}\nrollouts at dt = {spec['dt']:g}")
-    for ext in ("png", "svg"):
-        fig.savefig(out_dir / f"rollouts.{ext}")
-        written.append(out_dir / f"rollouts.{ext}")
+    save_figure(plot_rollouts(cont.t, cont.x, rollouts, title=f"{system.describe()}\nrollouts at dt = {spec['dt']:g}"),
+                out_dir, "rollouts", written)
 
     if not quiet:
         j = min(range(len(spec["dts"])), key=lambda k: abs(spec["dts"][k] - spec["dt"]))
@@ -457,10 +460,7 @@ def fixed_points_cmd(
                                  inputs=u, slow_tol=spec["slow_tol"])
     fp.save(str(out_dir / "fixed_points.safetensors"))
     written = [out_dir / "config.toml", out_dir / "fixed_points.safetensors"]
-    fig = fp.plot(trajectory=traj)
-    for ext in ("png", "svg"):
-        fig.savefig(out_dir / f"fixed_points.{ext}")
-        written.append(out_dir / f"fixed_points.{ext}")
+    save_figure(fp.plot(trajectory=traj), out_dir, "fixed_points", written)
     if not quiet:
         typer.echo(fp.summary())
         typer.echo("wrote: " + ", ".join(str(p) for p in written))
@@ -495,10 +495,7 @@ def cycles_cmd(
     lc = ctrnn.find_limit_cycle(obj, x0[0], inputs=u, t_transient=spec["t_transient"], t_search=spec["t_search"])
     lc.save(str(out_dir / "cycle.safetensors"))
     written = [out_dir / "config.toml", out_dir / "cycle.safetensors"]
-    fig = lc.plot()
-    for ext in ("png", "svg"):
-        fig.savefig(out_dir / f"cycle.{ext}")
-        written.append(out_dir / f"cycle.{ext}")
+    save_figure(lc.plot(), out_dir, "cycle", written)
     if not quiet:
         mult = ", ".join(f"{complex(m).real:.6g}{complex(m).imag:+.3g}i" for m in lc.floquet_multipliers.tolist())
         typer.echo(f"{'stable' if lc.stable else 'unstable'} limit cycle: period {lc.period:.10g}, "

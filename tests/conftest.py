@@ -38,3 +38,11 @@ def solver_bound(traj, growth: float = 10.0) -> float:
     the short, non-explosive runs used in the tests."""
     scale = traj.atol + traj.rtol * float(traj.x.detach().abs().max())
     return growth * traj.stats.n_steps * scale
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
