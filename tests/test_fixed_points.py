@@ -142,3 +142,47 @@ def test_fixed_points_plot_save_load(tmp_path):
     fig = fp.plot(trajectory=traj)
     fig.savefig(tmp_path / "fp.png")
     assert (tmp_path / "fp.png").stat().st_size > 10_000
+
+
+def test_connectivity_spectrum_follows_the_circular_law():
+    """W ~ N(0, g^2/n): eigenvalues fill the disc of radius g uniformly, so the mean of |lambda|^2 is g^2/2."""
+    from ctrnn.analysis import connectivity_spectrum
+
+    spec = connectivity_spectrum(ctrnn.RateRNN(800, g=1.5, seed=0))
+    ev = spec.eigenvalues
+    assert abs(spec.spectral_radius - 1.5) < 0.1  # edge fluctuations shrink with n; 800 units: a few %
+    assert abs(float((ev.abs() ** 2).mean()) - 1.5**2 / 2) < 0.05 * 1.5**2 / 2
+    assert float((ev.abs() <= 1.5 * 1.02).float().mean()) > 0.99
+    assert spec.plot() is not None
+
+
+def test_spectra_along_a_trajectory():
+    from ctrnn.analysis import spectra_along
+
+    net = ctrnn.RateRNN(5, seed=0)
+    traj = ctrnn.simulate(net, torch.randn(2, 5, generator=torch.Generator().manual_seed(0)), torch.linspace(0, 1, 4))
+    ev = spectra_along(net, traj.x)
+    assert ev.shape == (4, 2, 5)
+    expected = torch.linalg.eigvals(net.jacobian(traj.x[2, 1]).detach())
+    torch.testing.assert_close(torch.sort(ev[2, 1].real).values, torch.sort(expected.real).values)
+
+
+def test_basins_of_the_bistable_beer_neurons():
+    """Two uncoupled centre-crossing neurons with w = 6: four stable points, one per quadrant around
+    (3, 3); each start's basin is set by which side of y = 3 each coordinate starts on."""
+    from ctrnn.analysis import basins
+
+    beer = ctrnn.BeerCTRNN(torch.diag(torch.tensor([6.0, 6.0])), biases=-3.0)
+    fp = ctrnn.find_fixed_points(beer, torch.cartesian_prod(torch.linspace(-2, 8, 6), torch.linspace(-2, 8, 6)))
+    stable = fp.points[fp.stable]
+    assert stable.shape[0] == 4
+    names = {f"p{i}": stable[i] for i in range(4)}
+    res = basins(beer, names, origin=torch.tensor([3.0, 3.0]), extent=(-2.9, 2.9, -2.9, 2.9), resolution=(12, 12))
+    assert bool((res.labels >= 0).all())
+    for iy in range(12):
+        for ix in range(12):
+            start = torch.tensor([3.0 + float(res.a[ix]), 3.0 + float(res.b[iy])])
+            target = stable[res.labels[iy, ix]]
+            assert bool(((target > 3) == (start > 3)).all())  # same side of the unstable middle, per unit
+    assert abs(sum(res.fractions().values()) - 1) < 1e-12
+    assert res.plot() is not None

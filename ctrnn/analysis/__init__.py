@@ -1,7 +1,9 @@
 """Analysis of flows and maps: Jacobians, fixed and slow points."""
 
+from ._basins import Basins, basins
 from ._common import jacobian
 from ._fixed_points import FixedPoints, classify, find_fixed_points, sample_starts
 from ._limit_cycles import LimitCycle, NoCycleError, find_limit_cycle
+from ._spectra import ConnectivitySpectrum, connectivity_spectrum, spectra_along
 
-__all__ = ["FixedPoints", "LimitCycle", "NoCycleError", "find_limit_cycle", "classify", "find_fixed_points", "jacobian", "sample_starts"]
+__all__ = ["Basins", "ConnectivitySpectrum", "basins", "connectivity_spectrum", "spectra_along", "FixedPoints", "LimitCycle", "NoCycleError", "find_limit_cycle", "classify", "find_fixed_points", "jacobian", "sample_starts"]
