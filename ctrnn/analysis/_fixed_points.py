@@ -31,6 +31,7 @@ class FixedPoints:
         slow_speeds: ``(S,)`` ``|g|`` there.
         is_map: whether the dynamics is a map.
         n_starts, n_diverged: starts used, and starts that ran away or became non-finite (dropped).
+        n_converged: starts that reached a fixed point (before merging duplicates).
     """
 
     points: torch.Tensor
@@ -46,6 +47,7 @@ class FixedPoints:
     is_map: bool
     n_starts: int
     n_diverged: int
+    n_converged: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -65,16 +67,16 @@ class FixedPoints:
                  "slow_points", "slow_speeds")
         save_result(path, "FixedPoints", {k: getattr(self, k) for k in names},
                     {"kinds": self.kinds, "is_map": self.is_map, "n_starts": self.n_starts,
-                     "n_diverged": self.n_diverged, "metadata": self.metadata})
+                     "n_diverged": self.n_diverged, "n_converged": self.n_converged, "metadata": self.metadata})
 
     @classmethod
     def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> FixedPoints:
         return cls(**tensors, kinds=meta["kinds"], is_map=meta["is_map"], n_starts=meta["n_starts"],
-                   n_diverged=meta["n_diverged"], metadata=meta["metadata"])
+                   n_diverged=meta["n_diverged"], n_converged=meta["n_converged"], metadata=meta["metadata"])
 
     def summary(self) -> str:
         lines = [f"{len(self)} fixed point(s), {self.slow_points.shape[0]} slow point(s) from {self.n_starts} starts"
-                 f" ({self.n_diverged} ran away)"]
+                 f" ({self.n_converged} converged, {self.n_diverged} ran away)"]
         for i, kind in enumerate(self.kinds):
             lead = self.eigenvalues[i, 0]
             lines.append(f"  #{i}: {kind:22s} |g| = {float(self.residuals[i]):.1e}, leading eigenvalue "
@@ -109,7 +111,7 @@ def classify(eigenvalues: torch.Tensor, is_map: bool, tol: float = 1e-9) -> tupl
 
 def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *, inputs: Any = None,
                       max_iter: int = 200, tol: float = 1e-12, slow_tol: float = 1e-3, unique_tol: float = 1e-6,
-                      max_norm: float = 1e6) -> FixedPoints:
+                      max_norm: float = 1e6, patience: int = 30) -> FixedPoints:
     """Find the fixed points reachable from many starts at once.
 
     Minimises ``q(x) = |g(x)|^2 / 2`` (``g = f`` for a flow, ``F - x`` for a map) from every start
@@ -126,6 +128,8 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         slow_tol: a non-fixed local minimum with ``|g| <= slow_tol`` is reported as a slow point.
         unique_tol: points closer than ``unique_tol * (1 + |x|)`` are the same point.
         max_norm: starts whose iterate leaves ``|x| <= max_norm`` ran away.
+        patience: a start whose ``q`` has not fallen by 0.1% in this many iterations stops (a slow
+            point or a runaway); the others go on.
 
     Returns:
         :class:`FixedPoints` (possibly empty, never silently wrong: unconverged minima are slow points).
@@ -134,7 +138,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         TypeError: not a flow or a map. ValueError: starts of the wrong shape or non-finite.
     """
     is_map = check_dynamics(sys_or_map, "find_fixed_points")
-    x = check_states(sys_or_map, x_init, "x_init")
+    x = check_states(sys_or_map, x_init, "x_init").clone()
     if x.ndim != 2:
         raise ValueError(f"x_init must be (K, n) starts, got shape {tuple(x.shape)}")
     u = check_input(sys_or_map, inputs, x)
@@ -142,28 +146,36 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         raise ValueError(f"max_iter must be >= 1, got {max_iter}")
     K, n = x.shape
     eye = torch.eye(n, dtype=x.dtype, device=x.device)
-    damping = torch.full((K,), 1e-3, dtype=x.real.dtype, device=x.device)
+    # nearly undamped at first: Gauss-Newton (= Newton for this square system) converges quadratically
+    damping = torch.full((K,), 1e-8, dtype=x.real.dtype, device=x.device)
+    stalled = torch.zeros(K, dtype=torch.long, device=x.device)
     with torch.no_grad():
         g, J = residual_and_jacobian(sys_or_map, is_map, x, u)
+        # owned copies: they are updated in place, and a model may return a view of its parameters
+        g, J = g.clone(), J.clone(memory_format=torch.contiguous_format)
         q = 0.5 * (g.abs() ** 2).sum(-1)
         for _ in range(max_iter):
             done = g.abs().amax(-1) <= tol * (1 + x.abs().amax(-1))
-            if bool(done.all()):
+            # iterate only on starts still improving: converged and stalled ones cost nothing more
+            active = (~done & (stalled < patience) & torch.isfinite(q)).nonzero().flatten()
+            if active.numel() == 0:
                 break
-            JtJ = J.mH @ J
+            xa, ga, Ja, qa, da = x[active], g[active], J[active], q[active], damping[active]
+            JtJ = Ja.mH @ Ja
             scale = torch.diagonal(JtJ, dim1=-2, dim2=-1).real.mean(-1).clamp_min(1e-30)
-            lhs = JtJ + (damping * scale)[:, None, None] * eye
-            step = torch.linalg.solve(lhs, -(J.mH @ g[..., None]))[..., 0]
-            trial = x + step
-            g_t, J_t = residual_and_jacobian(sys_or_map, is_map, trial, u)
+            step = torch.linalg.solve(JtJ + (da * scale)[:, None, None] * eye, -(Ja.mH @ ga[..., None]))[..., 0]
+            trial = xa + step
+            ua = None if u is None or u.ndim == 1 else u[active]
+            g_t, J_t = residual_and_jacobian(sys_or_map, is_map, trial, u if ua is None else ua)
             q_t = 0.5 * (g_t.abs() ** 2).sum(-1)
-            better = torch.isfinite(q_t) & (q_t < q) & ~done
-            x = torch.where(better[:, None], trial, x)
-            g = torch.where(better[:, None], g_t, g)
-            J = torch.where(better[:, None, None], J_t, J)
-            q = torch.where(better, q_t, q)
+            better = torch.isfinite(q_t) & (q_t < qa)
+            x[active] = torch.where(better[:, None], trial, xa)
+            g[active] = torch.where(better[:, None], g_t, ga)
+            J[active] = torch.where(better[:, None, None], J_t, Ja)
+            q[active] = torch.where(better, q_t, qa)
             # accepted: trust the quadratic model more (towards Newton); rejected: damp harder
-            damping = torch.where(better, damping / 10, damping * 10).clamp(1e-15, 1e15)
+            damping[active] = torch.where(better, da / 10, da * 10).clamp(1e-15, 1e15)
+            stalled[active] = torch.where(q_t < 0.999 * qa, 0, stalled[active] + 1)
         finite = torch.isfinite(x).all(-1) & (x.abs().amax(-1) <= max_norm) & torch.isfinite(q)
         speed = g.abs().norm(dim=-1)
         size = 1 + x.abs().amax(-1)
@@ -187,7 +199,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         stable, n_unst, kinds = classify(evals, is_map, tol=max(1e-9, math.sqrt(tol)))
     return FixedPoints(points=points, residuals=res, jacobians=jac, eigenvalues=evals, eigenvectors=evecs,
                        stable=stable, kinds=kinds, n_unstable=n_unst, slow_points=slow_points, slow_speeds=slow_speeds,
-                       is_map=is_map, n_starts=K, n_diverged=int((~finite).sum()),
+                       is_map=is_map, n_starts=K, n_diverged=int((~finite).sum()), n_converged=int(fixed.sum()),
                        metadata={"inputs": None if u is None else u.tolist(), "system": _describe(sys_or_map)})
 
 
