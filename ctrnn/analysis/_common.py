@@ -67,8 +67,14 @@ def jacobian(sys_or_map: System | DiscreteMap, x: Any, *, inputs: Any = None) ->
 def residual_and_jacobian(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor,
                           u: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """``g(x)`` (``f`` for a flow, ``F - x`` for a map) and its Jacobian, both batched."""
+    J = obj.jacobian(x, u)
     if is_map:
-        eye = torch.eye(obj.state_dim, dtype=x.dtype, device=x.device)
-        return obj.step(x, u) - x, obj.jacobian(x, u) - eye
-    t = torch.zeros((), dtype=x.real.dtype, device=x.device)
-    return obj(t, x, u), obj.jacobian(x, u)
+        J = J - torch.eye(obj.state_dim, dtype=x.dtype, device=x.device)
+    return residual(obj, is_map, x, u), J
+
+
+def residual(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+    """``g(x)`` alone (``f`` for a flow, ``F - x`` for a map)."""
+    if is_map:
+        return obj.step(x, u) - x
+    return obj(torch.zeros((), dtype=x.real.dtype, device=x.device), x, u)

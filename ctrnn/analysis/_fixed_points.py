@@ -10,7 +10,7 @@ import torch
 
 from ..discretize._base import DiscreteMap
 from ..systems._base import System
-from ._common import check_dynamics, check_input, check_states, residual_and_jacobian
+from ._common import check_dynamics, check_input, check_states, residual, residual_and_jacobian
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,9 +150,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     damping = torch.full((K,), 1e-8, dtype=x.real.dtype, device=x.device)
     stalled = torch.zeros(K, dtype=torch.long, device=x.device)
     with torch.no_grad():
-        g, J = residual_and_jacobian(sys_or_map, is_map, x, u)
-        # owned copies: they are updated in place, and a model may return a view of its parameters
-        g, J = g.clone(), J.clone(memory_format=torch.contiguous_format)
+        g = residual(sys_or_map, is_map, x, u).clone()  # owned: updated in place
         q = 0.5 * (g.abs() ** 2).sum(-1)
         for _ in range(max_iter):
             done = g.abs().amax(-1) <= tol * (1 + x.abs().amax(-1))
@@ -160,18 +158,32 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
             active = (~done & (stalled < patience) & torch.isfinite(q)).nonzero().flatten()
             if active.numel() == 0:
                 break
-            xa, ga, Ja, qa, da = x[active], g[active], J[active], q[active], damping[active]
-            JtJ = Ja.mH @ Ja
-            scale = torch.diagonal(JtJ, dim1=-2, dim2=-1).real.mean(-1).clamp_min(1e-30)
-            step = torch.linalg.solve(JtJ + (da * scale)[:, None, None] * eye, -(Ja.mH @ ga[..., None]))[..., 0]
-            trial = xa + step
+            xa, ga, qa, da = x[active], g[active], q[active], damping[active]
             ua = None if u is None or u.ndim == 1 else u[active]
-            g_t, J_t = residual_and_jacobian(sys_or_map, is_map, trial, u if ua is None else ua)
+            # the Jacobian is computed for the active starts only, never stored for the whole batch
+            _, Ja = residual_and_jacobian(sys_or_map, is_map, xa, u if ua is None else ua)
+            step = torch.empty_like(xa)
+            newton = da <= 1e-6  # negligible damping: solve J dx = -g directly, without forming J^T J
+            if bool(newton.any()):
+                Jn = Ja[newton]
+                ok = torch.linalg.cond(Jn) < 1e12 if Jn.shape[-1] <= 8 else torch.ones(Jn.shape[0], dtype=torch.bool)
+                newton[newton.clone()] = ok  # (near-)singular Jacobians take the damped step instead
+            if bool(newton.any()):
+                step[newton] = torch.linalg.solve(Ja[newton], -ga[newton][..., None])[..., 0]
+            lm = ~newton
+            if bool(lm.any()):
+                Jl = Ja[lm]
+                JtJ = Jl.mH @ Jl
+                scale = torch.diagonal(JtJ, dim1=-2, dim2=-1).real.mean(-1).clamp_min(1e-30)
+                step[lm] = torch.linalg.solve(JtJ + (da[lm] * scale)[:, None, None] * eye,
+                                              -(Jl.mH @ ga[lm][..., None]))[..., 0]
+            step = torch.nan_to_num(step, nan=0.0, posinf=0.0, neginf=0.0)  # a singular solve is simply rejected
+            trial = xa + step
+            g_t = residual(sys_or_map, is_map, trial, u if ua is None else ua)
             q_t = 0.5 * (g_t.abs() ** 2).sum(-1)
             better = torch.isfinite(q_t) & (q_t < qa)
             x[active] = torch.where(better[:, None], trial, xa)
             g[active] = torch.where(better[:, None], g_t, ga)
-            J[active] = torch.where(better[:, None, None], J_t, Ja)
             q[active] = torch.where(better, q_t, qa)
             # accepted: trust the quadratic model more (towards Newton); rejected: damp harder
             damping[active] = torch.where(better, da / 10, da * 10).clamp(1e-15, 1e15)
