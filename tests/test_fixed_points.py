@@ -122,6 +122,8 @@ def test_fixed_point_bad_input(args, error, match):
         ctrnn.find_fixed_points(lambda x: x, torch.zeros(2, 3))
     with pytest.raises(ValueError, match="this model has no inputs"):
         ctrnn.find_fixed_points(ctrnn.systems.Lorenz(), torch.zeros(2, 3), inputs=torch.ones(1))
+    with pytest.raises(ValueError, match=r"one constant input of shape \(m,\)"):
+        ctrnn.find_fixed_points(ctrnn.RateRNN(3, n_inputs=1, seed=0), torch.zeros(2, 3), inputs=torch.ones(2, 1))
 
 
 def test_jacobian_of_flows_and_maps():

@@ -142,6 +142,9 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     if x.ndim != 2:
         raise ValueError(f"x_init must be (K, n) starts, got shape {tuple(x.shape)}")
     u = check_input(sys_or_map, inputs, x)
+    if u is not None and u.ndim != 1:
+        raise ValueError(f"inputs must be one constant input of shape (m,), got {tuple(u.shape)}; "
+                         "call find_fixed_points once per input value")
     if max_iter < 1:
         raise ValueError(f"max_iter must be >= 1, got {max_iter}")
     K, n = x.shape
@@ -159,17 +162,15 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
             if active.numel() == 0:
                 break
             xa, ga, qa, da = x[active], g[active], q[active], damping[active]
-            ua = None if u is None or u.ndim == 1 else u[active]
             # the Jacobian is computed for the active starts only, never stored for the whole batch
-            _, Ja = residual_and_jacobian(sys_or_map, is_map, xa, u if ua is None else ua)
-            step = torch.empty_like(xa)
+            _, Ja = residual_and_jacobian(sys_or_map, is_map, xa, u)
+            step = torch.zeros_like(xa)
             newton = da <= 1e-6  # negligible damping: solve J dx = -g directly, without forming J^T J
             if bool(newton.any()):
-                Jn = Ja[newton]
-                ok = torch.linalg.cond(Jn) < 1e12 if Jn.shape[-1] <= 8 else torch.ones(Jn.shape[0], dtype=torch.bool)
-                newton[newton.clone()] = ok  # (near-)singular Jacobians take the damped step instead
-            if bool(newton.any()):
-                step[newton] = torch.linalg.solve(Ja[newton], -ga[newton][..., None])[..., 0]
+                sol, info = torch.linalg.solve_ex(Ja[newton], -ga[newton][..., None])
+                solved = (info == 0) & torch.isfinite(sol).all(dim=(-2, -1))
+                step[newton] = torch.where(solved[:, None], sol[..., 0], 0.0)
+                newton[newton.clone()] = solved  # singular Jacobians take the damped step instead
             lm = ~newton
             if bool(lm.any()):
                 Jl = Ja[lm]
@@ -177,9 +178,8 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
                 scale = torch.diagonal(JtJ, dim1=-2, dim2=-1).real.mean(-1).clamp_min(1e-30)
                 step[lm] = torch.linalg.solve(JtJ + (da[lm] * scale)[:, None, None] * eye,
                                               -(Jl.mH @ ga[lm][..., None]))[..., 0]
-            step = torch.nan_to_num(step, nan=0.0, posinf=0.0, neginf=0.0)  # a singular solve is simply rejected
             trial = xa + step
-            g_t = residual(sys_or_map, is_map, trial, u if ua is None else ua)
+            g_t = residual(sys_or_map, is_map, trial, u)
             q_t = 0.5 * (g_t.abs() ** 2).sum(-1)
             better = torch.isfinite(q_t) & (q_t < qa)
             x[active] = torch.where(better[:, None], trial, xa)
@@ -196,9 +196,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         points, res = _unique(x[fixed], speed[fixed], unique_tol)
         slow_points, slow_speeds = _unique(x[slow], speed[slow], unique_tol * 1e3)
         if points.shape[0]:
-            _, jac = residual_and_jacobian(sys_or_map, is_map, points, None if u is None else u.expand(points.shape[0], -1))
-            if is_map:
-                jac = jac + eye
+            jac = sys_or_map.jacobian(points, u).detach().clone()  # of f (flow) or F (map)
             evals, evecs = torch.linalg.eig(jac)
             key = evals.abs() if is_map else evals.real
             order = torch.argsort(key, dim=-1, descending=True)
