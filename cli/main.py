@@ -461,6 +461,10 @@ def fixed_points_cmd(
     fp.save(str(out_dir / "fixed_points.safetensors"))
     written = [out_dir / "config.toml", out_dir / "fixed_points.safetensors"]
     save_figure(fp.plot(trajectory=traj), out_dir, "fixed_points", written)
+    if isinstance(obj, ctrnn.RateRNN):  # the connectivity against the circular law
+        from ctrnn.analysis import connectivity_spectrum
+
+        save_figure(connectivity_spectrum(obj).plot(), out_dir, "connectivity_spectrum", written)
     if not quiet:
         typer.echo(fp.summary())
         typer.echo("wrote: " + ", ".join(str(p) for p in written))

@@ -168,6 +168,7 @@ def test_fixed_points_and_cycles_verbs(tmp_path):
     result = run("fixed-points", "--model-file", tmp_path / "s" / "model.safetensors", "--starts", "32",
                  "--out", tmp_path / "fp2", "-q")
     assert result.exit_code == 0, result.output
+    assert (tmp_path / "fp2" / "connectivity_spectrum.png").exists()  # a rate model: its spectrum too
     result = run("cycles", "--model", "beer", "--set", "search.t_search=100.0", "--out", tmp_path / "cy")
     assert result.exit_code == 0, result.output
     assert "stable limit cycle: period" in result.output and (tmp_path / "cy" / "cycle.png").exists()

@@ -33,7 +33,7 @@ class ConnectivitySpectrum:
         from ..plot import PALETTE, STYLE
 
         with plt.rc_context(STYLE):
-            fig, ax = plt.subplots(figsize=(4.8, 4.6))
+            fig, ax = plt.subplots(figsize=(4.8, 5.4))
             ev = self.eigenvalues.detach().cpu()
             theta = np.linspace(0, 2 * np.pi, 400)
             ax.plot(self.radius * np.cos(theta), self.radius * np.sin(theta), color="0.4", ls="--", lw=1,
@@ -43,7 +43,7 @@ class ConnectivitySpectrum:
             ax.set_aspect("equal", adjustable="datalim")
             ax.set_xlabel("Re lambda"), ax.set_ylabel("Im lambda")
             ax.set_title(title or f"connectivity spectrum, max |lambda| = {self.spectral_radius:.3f}")
-            ax.legend(frameon=False, fontsize=7, loc="upper left")
+            ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13))  # off the disc
             fig.tight_layout()
         return fig
 
