@@ -95,3 +95,26 @@ def test_selective_refusals():
     with pytest.raises(ValueError, match=r"A must have shape \(d, N\)"):
         ctrnn.selective_scan(torch.zeros(1, 2, 2), torch.ones(1, 2, 2), -torch.ones(3, 2), torch.zeros(1, 2, 2),
                              torch.zeros(1, 2, 2))
+
+
+def test_selective_inputs_are_not_mistaken_for_time_invariant_ones():
+    """B and C of shape (batch, L, N) with L == d, and a map batch equal to d, must still be read as
+    per-token (selective), not as the (d, N) time-invariant layout."""
+    g = torch.Generator().manual_seed(3)
+    batch, d, N = 2, 3, 4
+    L = d  # the ambiguous case
+    u = torch.randn(batch, L, d, generator=g)
+    delta = F.softplus(torch.randn(batch, L, d, generator=g))
+    A = -torch.rand(d, N, generator=g) - 0.1
+    B, C = torch.randn(batch, L, N, generator=g), torch.randn(batch, L, N, generator=g)
+    D = torch.randn(d, generator=g)
+    ref = reference_loop(u, delta, A, B, C, D, "mamba")
+    torch.testing.assert_close(ctrnn.selective_scan(u, delta, A, B, C, D), ref, rtol=1e-12, atol=1e-12)
+    ssm = ctrnn.SelectiveSSM(d, N, seed=0)
+    dmap = ctrnn.discretize(ssm, 1.0, scheme="zoh")
+    x = torch.randn(d, d * N, generator=g)  # batch of d states
+    v = torch.randn(d, d, generator=g)
+    with torch.no_grad():
+        stepped = dmap.step(x, v)
+        one_by_one = torch.stack([dmap.step(x[i:i + 1], v[i:i + 1])[0] for i in range(d)])
+    torch.testing.assert_close(stepped, one_by_one, rtol=1e-12, atol=1e-12)

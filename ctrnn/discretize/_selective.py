@@ -17,14 +17,15 @@ def _check_scheme(scheme: str) -> None:
         raise ValueError(f"unknown selective scheme {scheme!r}; choose one of: {', '.join(SELECTIVE_SCHEMES)}")
 
 
-def _transition(delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, u: torch.Tensor,
-                scheme: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _transition(delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, u: torch.Tensor, scheme: str, *,
+                selective: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """``Abar = exp(Delta A)`` and ``Bbar u`` per element, shapes ``(..., d, N)``.
 
-    delta, u: ``(..., d)``; A: ``(d, N)``; B: ``(..., N)`` or ``(d, N)``.
+    delta, u: ``(..., d)``; A: ``(d, N)``; B: ``(..., N)`` per token (``selective``) or ``(d, N)``.
+    The caller says which: the shapes alone are ambiguous when a batch or sequence length equals d.
     """
     z = delta[..., None] * A
-    Bn = B[..., None, :] if B.shape[-2:] != A.shape else B
+    Bn = B[..., None, :] if selective else B
     gain = delta[..., None] if scheme == "mamba" else delta[..., None] * phi1(z)
     return torch.exp(z), gain * Bn * u[..., None]
 
@@ -56,7 +57,11 @@ def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: tor
         raise ValueError(f"u and delta must both have shape (batch, L, d); got {tuple(u.shape)} and {tuple(delta.shape)}")
     if A.ndim != 2 or A.shape[0] != u.shape[-1]:
         raise ValueError(f"A must have shape (d, N) = ({u.shape[-1]}, N), got {tuple(A.shape)}")
-    Abar, bu = _transition(delta, A, B, u, scheme)  # (batch, L, d, N)
+    for name, M in (("B", B), ("C", C)):
+        if M.ndim not in (2, 3) or M.shape[-1] != A.shape[1]:
+            raise ValueError(f"{name} must have shape (batch, L, N) (selective) or (d, N) (time-invariant) with "
+                             f"N = {A.shape[1]}, got {tuple(M.shape)}")
+    Abar, bu = _transition(delta, A, B, u, scheme, selective=B.ndim == 3)  # (batch, L, d, N)
     Abar, bu = Abar.movedim(1, 0), bu.movedim(1, 0)  # time-major
     if x0 is not None:
         bu = bu.clone()
@@ -70,7 +75,7 @@ def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: tor
             x = Abar[k] * x + bu[k]
             states[k] = x
     states = states.movedim(0, 1)  # (batch, L, d, N)
-    Cn = C[:, :, None, :] if C.shape != A.shape else C
+    Cn = C[:, :, None, :] if C.ndim == 3 else C
     y = (states * Cn).sum(-1)
     y = y.real if y.is_complex() else y
     if D is not None:
@@ -90,7 +95,7 @@ class SelectiveMap(DiscreteMap):
 
     def _parts(self, u: torch.Tensor | None, batch: tuple[int, ...]):
         delta, B, C, u = self.system.selection(u, batch)
-        Abar, bu = _transition(delta * self.dt, self.system.A, B, u, self.scheme)
+        Abar, bu = _transition(delta * self.dt, self.system.A, B, u, self.scheme, selective=True)
         return Abar, bu
 
     def step(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
