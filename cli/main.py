@@ -278,17 +278,28 @@ def write_config(path: Path, cfg: dict[str, Any], command: str) -> None:
 
 def build_model_and_states(cfg: dict[str, Any], batch: int, scale: float) -> tuple[Any, Any]:
     """The configured model on its device and dtype, and ``batch`` random initial states from the seed."""
-    import torch
 
     import ctrnn
 
     dev, dt = resolve_torch(cfg["device"], cfg["dtype"])
     params = {k: v for k, v in cfg["model"].items() if k != "kind"}
-    system = ctrnn.build_system(cfg["model"]["kind"], params, seed=cfg["seed"])
-    system = system.to(device=dev) if any(p.is_complex() for p in system.parameters()) else system.to(device=dev, dtype=dt)
-    gen = torch.Generator().manual_seed(cfg["seed"])
-    x0 = scale * torch.randn(batch, system.state_dim, generator=gen, dtype=torch.float64)
-    return system, x0.to(device=dev, dtype=system.dtype or dt)
+    system = place(ctrnn.build_system(cfg["model"]["kind"], params, seed=cfg["seed"]), dev, dt)
+    return system, random_states(system, cfg["seed"], batch, scale, dev, dt)
+
+
+def place(obj: Any, dev: Any, dt: Any) -> Any:
+    """Move a model or map to ``--device`` and ``--dtype``; a complex model keeps its complex dtype."""
+    tensors = [*obj.parameters(), *obj.buffers()]
+    return obj.to(device=dev) if any(t.is_complex() for t in tensors) else obj.to(device=dev, dtype=dt)
+
+
+def random_states(obj: Any, seed: int, batch: int, scale: float, dev: Any, dt: Any) -> Any:
+    """``batch`` initial states ``N(0, scale^2)`` from ``seed``, in the model's dtype (``dt`` if it has none)."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    x0 = scale * torch.randn(batch, obj.state_dim, generator=gen, dtype=torch.float64)
+    return x0.to(device=dev, dtype=obj.dtype or dt)
 
 
 # -- discretize -----------------------------------------------------------------------------------
@@ -400,7 +411,6 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
 
 def load_dynamics(cfg: dict[str, Any], model_file: Path | None, batch: int, scale: float) -> tuple[Any, Any]:
     """The model (or map) to analyse: from ``--model-file`` or the config; and random states."""
-    import torch
 
     import ctrnn
 
@@ -410,12 +420,8 @@ def load_dynamics(cfg: dict[str, Any], model_file: Path | None, batch: int, scal
     if not isinstance(obj, (ctrnn.System, ctrnn.DiscreteMap)):
         fail(f"{model_file} holds a {type(obj).__name__}, not a model or a map")
     dev, dt = resolve_torch(cfg["device"], cfg["dtype"])
-    complex_model = any(p.is_complex() for p in obj.parameters()) or any(b.is_complex() for b in obj.buffers())
-    obj = obj.to(device=dev) if complex_model else obj.to(device=dev, dtype=dt)
-    gen = torch.Generator().manual_seed(cfg["seed"])
-    ref = next(iter(obj.parameters()), next(iter(obj.buffers()), None))
-    x0 = scale * torch.randn(batch, obj.state_dim, generator=gen, dtype=torch.float64)
-    return obj, x0.to(device=dev, dtype=dt if ref is None else ref.dtype)
+    obj = place(obj, dev, dt)
+    return obj, random_states(obj, cfg["seed"], batch, scale, dev, dt)
 
 
 @app.command("fixed-points")

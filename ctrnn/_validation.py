@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -43,6 +44,16 @@ def check_finite(t: torch.Tensor, name: str) -> None:
             f"{name} contains {len(bad)} non-finite value(s) (NaN or Inf), the first at index {first}; "
             "pass finite values"
         )
+
+
+def reference_tensor(module: torch.nn.Module) -> torch.Tensor | None:
+    """The first parameter, else the first buffer: the tensor a model's dtype and device follow."""
+    return next(itertools.chain(module.parameters(), module.buffers()), None)
+
+
+def check_square(t: torch.Tensor, name: str) -> None:
+    if t.ndim != 2 or t.shape[0] != t.shape[1]:
+        raise ValueError(f"{name} must be a square (n, n) matrix, got shape {tuple(t.shape)}")
 
 
 def check_shape(t: torch.Tensor, name: str, shape: tuple[int, ...]) -> None:

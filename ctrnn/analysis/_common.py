@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from .._validation import as_tensor, check_finite
+from .._validation import as_tensor, check_finite, reference_tensor
 from ..discretize._base import DiscreteMap
 from ..systems._base import System
 
@@ -23,8 +23,7 @@ def check_dynamics(obj: Any, verb: str) -> bool:
 def check_states(obj: System | DiscreteMap, x: Any, name: str) -> torch.Tensor:
     """``x`` as a ``(*batch, n)`` tensor in the model's dtype and device, finite."""
     x = as_tensor(x, name)
-    ref = next(iter(obj.parameters()), None)
-    ref = next(iter(obj.buffers()), None) if ref is None else ref
+    ref = reference_tensor(obj)
     if ref is not None:
         x = x.to(device=ref.device, dtype=ref.dtype if ref.is_complex() or not x.is_complex() else x.dtype)
     if x.ndim < 1 or x.shape[-1] != obj.state_dim:

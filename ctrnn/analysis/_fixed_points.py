@@ -202,10 +202,9 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
             order = torch.argsort(key, dim=-1, descending=True)
             evals = torch.gather(evals, -1, order)
             evecs = torch.gather(evecs, -1, order[:, None, :].expand_as(evecs))
-        else:
-            jac = torch.zeros(0, n, n, dtype=x.dtype)
-            evals = evecs = torch.zeros(0, n, dtype=torch.complex128)
-            evecs = torch.zeros(0, n, n, dtype=torch.complex128)
+        else:  # nothing converged: empty results of the right shapes
+            jac = torch.zeros(0, n, n, dtype=x.dtype, device=x.device)
+            evals, evecs = torch.linalg.eig(jac)
         stable, n_unst, kinds = classify(evals, is_map, tol=max(1e-9, math.sqrt(tol)))
     return FixedPoints(points=points, residuals=res, jacobians=jac, eigenvalues=evals, eigenvectors=evecs,
                        stable=stable, kinds=kinds, n_unstable=n_unst, slow_points=slow_points, slow_speeds=slow_speeds,

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .._errors import locate_divergence
-from .._validation import check_positive_int
+from .._validation import check_positive_int, reference_tensor
 from ..systems._base import batched_jacobian, batched_jvp
 from ..systems._wrappers import WrapsCallable
 
@@ -34,6 +34,12 @@ class DiscreteMap(nn.Module):
 
     def forward(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         return self.step(x, u)
+
+    @property
+    def dtype(self) -> torch.dtype | None:
+        """dtype of the first parameter or buffer (``None`` for a map without tensors)."""
+        ref = reference_tensor(self)
+        return None if ref is None else ref.dtype
 
     def rollout(self, x0: torch.Tensor, inputs: torch.Tensor | None = None, *, steps: int | None = None) -> torch.Tensor:
         """Iterate the map.
@@ -61,10 +67,8 @@ class DiscreteMap(nn.Module):
             if inputs.ndim < 2 or inputs.shape[-1] != self.input_dim:
                 raise ValueError(f"inputs must have shape (T, *batch, {self.input_dim}), got {tuple(inputs.shape)}")
             n_steps = inputs.shape[0]
-            ref = next(iter(self.parameters()), None)
-            ref = next(iter(self.buffers()), None) if ref is None else ref
-            if ref is not None and inputs.dtype != ref.dtype.to_real():  # inputs follow the map's dtype
-                inputs = inputs.to(ref.dtype.to_real())
+            if self.dtype is not None and inputs.dtype != self.dtype.to_real():  # inputs follow the map's dtype
+                inputs = inputs.to(self.dtype.to_real())
         states = []
         x = x0
         for k in range(n_steps):

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from .._validation import reference_tensor
+
 
 class System(nn.Module):
     """A continuous-time vector field ``dx/dt = f(t, x, u)``.
@@ -71,19 +73,13 @@ class System(nn.Module):
     @property
     def dtype(self) -> torch.dtype | None:
         """dtype of the first parameter or buffer (``None`` for a system without tensors)."""
-        for p in self.parameters():
-            return p.dtype
-        for b in self.buffers():
-            return b.dtype
-        return None
+        ref = reference_tensor(self)
+        return None if ref is None else ref.dtype
 
     @property
     def device(self) -> torch.device | None:
-        for p in self.parameters():
-            return p.device
-        for b in self.buffers():
-            return b.device
-        return None
+        ref = reference_tensor(self)
+        return None if ref is None else ref.device
 
     def config(self) -> dict[str, Any]:
         """JSON-able constructor arguments that, with :meth:`state_dict`, rebuild this model."""

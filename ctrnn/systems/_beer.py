@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_finite, per_unit
+from .._validation import as_tensor, check_finite, check_square, per_unit
 from ._base import System
 
 
@@ -31,8 +31,7 @@ class BeerCTRNN(System):
                  biases: float | torch.Tensor = 0.0, gains: float | torch.Tensor = 1.0):
         super().__init__()
         W = as_tensor(weights, "weights")
-        if W.ndim != 2 or W.shape[0] != W.shape[1]:
-            raise ValueError(f"weights must be a square (n, n) matrix, got shape {tuple(W.shape)}")
+        check_square(W, "weights")
         check_finite(W, "weights")
         n = W.shape[0]
         self.state_dim = self.input_dim = n

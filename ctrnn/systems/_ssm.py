@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_finite, check_positive_int
+from .._validation import as_tensor, check_finite, check_positive_int, check_square
 from ._base import System
 from ._rate import make_generator
 
@@ -49,8 +49,7 @@ class LinearSSM(System):
     def __init__(self, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor | None = None, D: torch.Tensor | None = None):
         super().__init__()
         A = as_tensor(A, "A")
-        if A.ndim != 2 or A.shape[0] != A.shape[1]:
-            raise ValueError(f"A must be a square (n, n) matrix, got shape {tuple(A.shape)}")
+        check_square(A, "A")
         check_finite(A, "A")
         n = A.shape[0]
         B = _input_matrix(B, n)
