@@ -205,7 +205,11 @@ def test_discretization_error_study_orders_and_round_trip(tmp_path):
     res.save(tmp_path / "err.safetensors")
     back = ctrnn.load(tmp_path / "err.safetensors")
     assert back.orders == res.orders and torch.equal(back.max_errors, res.max_errors)
-    assert res.plot() is not None
+    ax = res.plot().axes[0]  # one line per scheme, at the measured errors (floored for the log axis)
+    lines = [line for line in ax.get_lines() if line.get_label() in {f"{s} (exact)" for s in res.schemes}
+             or line.get_label().split(" (order")[0] in res.schemes]
+    assert len(lines) == 4
+    np.testing.assert_allclose(lines[0].get_ydata(), np.maximum(res.max_errors[0].numpy(), res.floor / 10))
 
 
 def test_discretization_error_refusals():

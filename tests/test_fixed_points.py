@@ -155,7 +155,11 @@ def test_connectivity_spectrum_follows_the_circular_law():
     assert abs(spec.spectral_radius - 1.5) < 0.1  # edge fluctuations shrink with n; 800 units: a few %
     assert abs(float((ev.abs() ** 2).mean()) - 1.5**2 / 2) < 0.05 * 1.5**2 / 2
     assert float((ev.abs() <= 1.5 * 1.02).float().mean()) > 0.99
-    assert spec.plot() is not None
+    ax = spec.plot().axes[0]  # every eigenvalue is drawn, with the disc of radius g
+    drawn = {line.get_label(): line for line in ax.get_lines()}
+    assert len(drawn["eigenvalues of W (n = 800)"].get_xdata()) == 800
+    circle = drawn["circular law, radius g = 1.5"]
+    assert abs(max(circle.get_xdata()) - 1.5) < 1e-9
 
 
 def test_spectra_along_a_trajectory():
@@ -187,4 +191,5 @@ def test_basins_of_the_bistable_beer_neurons():
             target = stable[res.labels[iy, ix]]
             assert bool(((target > 3) == (start > 3)).all())  # same side of the unstable middle, per unit
     assert abs(sum(res.fractions().values()) - 1) < 1e-12
-    assert res.plot() is not None
+    image = res.plot().axes[0].get_images()[0].get_array()  # the picture is the labels (0: none)
+    assert np.array_equal(np.asarray(image), (res.labels + 1).numpy())
