@@ -405,6 +405,10 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
     "model": {"kind": "rate"},
     "search": {"starts": 256, "t_end": 50.0, "batch": 8, "x0_scale": 1.0, "noise": 0.5, "input": [],
                "slow_tol": 1e-3, "t_transient": 50.0, "t_search": 100.0},
+    # basins: a resolution x resolution grid on the trajectories' top-2 PCA plane (the state plane for n = 2)
+    "basins": {"resolution": 40, "t_end": 50.0},
+    # sweep of the first input: [start, stop, count] (empty: no sweep)
+    "sweep": {"input": []},
     "input": {"kind": "none", "amplitude": 1.0, "start": 0.0, "stop": 1.0},
 }
 
@@ -431,6 +435,9 @@ def fixed_points_cmd(
     model: ModelOpt = None,
     model_file: ModelFileOpt = None,
     starts: Annotated[int | None, typer.Option("--starts", help="Number of starts, sampled from trajectories.")] = None,
+    with_basins: Annotated[bool, typer.Option("--basins", help="Also map the stable points' basins on the PCA plane.")] = False,
+    sweep_input: Annotated[str | None, typer.Option("--sweep-input", help="START:STOP:COUNT: follow the fixed points "
+                                                     "as the first input is held at each value.")] = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
@@ -439,18 +446,26 @@ def fixed_points_cmd(
     force: ForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Find fixed and slow points from starts sampled on trajectories; write them with their spectra and plots."""
+    """Find fixed and slow points from starts sampled on trajectories; write them with their spectra and plots
+    (and, on request, their basins and their branches as an input is swept)."""
     import torch
 
     import ctrnn
     from ctrnn.analysis import sample_starts
 
-    flags = {"model.kind": model, "search.starts": starts, "seed": seed, "device": device, "dtype": dtype}
+    flags = {"model.kind": model, "search.starts": starts, "seed": seed, "device": device, "dtype": dtype,
+             "sweep.input": None if sweep_input is None else parse_sweep(sweep_input)}
     cfg = resolve_config(ANALYSIS_DEFAULTS, config, flags, set_ or [])
     spec = cfg["search"]
     if spec["starts"] < 1 or spec["batch"] < 1:
         fail("search.starts and search.batch must be >= 1")
+    if cfg["sweep"]["input"] and len(cfg["sweep"]["input"]) != 3:
+        fail(f"sweep.input must be [start, stop, count], got {cfg['sweep']['input']}")
     obj, x0 = load_dynamics(cfg, model_file, spec["batch"], spec["x0_scale"])
+    if with_basins and (not isinstance(obj, ctrnn.System) or obj.state_dim < 2):
+        fail("--basins needs a flow (a model, not a map) with at least two state variables")
+    if cfg["sweep"]["input"] and obj.input_dim == 0:
+        fail("--sweep-input needs a model with inputs")
     u = torch.tensor(spec["input"], dtype=torch.float64) if spec["input"] else None
     out_dir = prepare_out(out if out is not None else Path("results") / "fixed-points", force)
     write_config(out_dir / "config.toml", cfg, "ctrnn " + " ".join(sys.argv[1:]))
@@ -462,8 +477,8 @@ def fixed_points_cmd(
         else:
             traj = None
             visited = obj.rollout(x0, None if u is None else u.expand(500, *x0.shape[:-1], -1), steps=500)
-    fp = ctrnn.find_fixed_points(obj, sample_starts(visited, spec["starts"], noise=spec["noise"], seed=cfg["seed"]),
-                                 inputs=u, slow_tol=spec["slow_tol"])
+    x_init = sample_starts(visited, spec["starts"], noise=spec["noise"], seed=cfg["seed"])
+    fp = ctrnn.find_fixed_points(obj, x_init, inputs=u, slow_tol=spec["slow_tol"])
     fp.save(str(out_dir / "fixed_points.safetensors"))
     written = [out_dir / "config.toml", out_dir / "fixed_points.safetensors"]
     save_figure(fp.plot(trajectory=traj), out_dir, "fixed_points", written)
@@ -471,9 +486,75 @@ def fixed_points_cmd(
         from ctrnn.analysis import connectivity_spectrum
 
         save_figure(connectivity_spectrum(obj).plot(), out_dir, "connectivity_spectrum", written)
+    if traj is not None:
+        from ctrnn.analysis import spectra_along
+
+        spectra = spectra_along(obj, traj.x[::10], inputs=u, t=traj.t[::10])
+        save_figure(spectra.plot(title=f"{obj.describe()}: Jacobian spectra along the trajectories"), out_dir,
+                    "spectra_along", written)
+    notes = []
+    if with_basins:
+        from ctrnn.analysis import basins
+
+        stable = {f"#{i} {kind}": fp.points[i] for i, kind in enumerate(fp.kinds) if bool(fp.stable[i])}
+        if not stable:
+            notes.append("basins: no stable fixed point to map")
+        else:
+            res = basins(obj, stable, **plane_for(obj, visited), resolution=(cfg["basins"]["resolution"],) * 2,
+                         t_end=cfg["basins"]["t_end"], inputs=u)
+            res.save(str(out_dir / "basins.safetensors"))
+            written.append(out_dir / "basins.safetensors")
+            save_figure(res.plot(), out_dir, "basins", written)
+            notes.append("basins: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in res.fractions().items()))
+    if cfg["sweep"]["input"]:
+        from ctrnn.analysis import fixed_point_branches
+
+        start, stop, count = cfg["sweep"]["input"]
+        values = torch.zeros(int(count), obj.input_dim, dtype=torch.float64)
+        values[:, 0] = torch.linspace(float(start), float(stop), int(count), dtype=torch.float64)
+        if u is not None:  # the other inputs stay where search.input put them
+            values[:, 1:] = u[1:]
+        branches = fixed_point_branches(obj, values, x_init, slow_tol=spec["slow_tol"])
+        branches.save(str(out_dir / "branches.safetensors"))
+        written.append(out_dir / "branches.safetensors")
+        save_figure(branches.plot(), out_dir, "branches", written)
+        rng = branches.multistable_range()
+        notes.append("input sweep: " + ("no multistability" if rng is None else
+                                        f"two or more stable points for u0 in [{rng[0]:.4g}, {rng[1]:.4g}]"))
     if not quiet:
         typer.echo(fp.summary())
+        for line in notes:
+            typer.echo(line)
         typer.echo("wrote: " + ", ".join(str(p) for p in written))
+
+
+def parse_sweep(text: str) -> list[float]:
+    """``START:STOP:COUNT`` -> ``[start, stop, count]``."""
+    parts = text.split(":")
+    try:
+        start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+        if len(parts) != 3 or count < 2:
+            raise ValueError
+    except (ValueError, IndexError):
+        fail(f"--sweep-input takes START:STOP:COUNT with COUNT >= 2, got {text!r}")
+    return [start, stop, count]
+
+
+def plane_for(obj: Any, visited: Any) -> dict[str, Any]:
+    """The basins' plane: the state plane around the visited states for n = 2, else their top-2 PCA plane."""
+    import torch
+
+    from ctrnn.analysis import pca_plane
+
+    plane = pca_plane(visited)
+    if obj.state_dim == 2:
+        flat = visited.detach().cpu().double().reshape(-1, 2)
+        lo, hi = flat.amin(0), flat.amax(0)
+        pad = 0.15 * (hi - lo).clamp_min(1e-6)
+        plane = {"origin": torch.zeros(2, dtype=torch.float64), "directions": torch.eye(2, dtype=torch.float64),
+                 "extent": (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])),
+                 "axis_labels": ("x0", "x1")}
+    return plane
 
 
 @app.command("cycles")

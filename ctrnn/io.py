@@ -122,7 +122,7 @@ def load(path: str | os.PathLike) -> Any:
     Tensors come back on the CPU in the dtype they were saved in.
     """
     from ._simulate import Trajectory
-    from .analysis import FixedPoints, LimitCycle
+    from .analysis import Basins, FixedPointBranches, FixedPoints, LimitCycle
     from .discretize import DiscretizationError
 
     kind, tensors, meta = read(path)
@@ -131,7 +131,8 @@ def load(path: str | os.PathLike) -> Any:
     if kind == "map":
         return _load_map(meta, tensors, path)
     loaders = {"Trajectory": Trajectory._from_saved, "DiscretizationError": DiscretizationError._from_saved,
-               "FixedPoints": FixedPoints._from_saved, "LimitCycle": LimitCycle._from_saved}
+               "FixedPoints": FixedPoints._from_saved, "LimitCycle": LimitCycle._from_saved,
+               "FixedPointBranches": FixedPointBranches._from_saved, "Basins": Basins._from_saved}
     if kind not in loaders:
         raise ValueError(f"cannot load {path}: unknown result kind {kind!r}")
     return loaders[kind](tensors, meta)

@@ -176,3 +176,27 @@ def test_fixed_points_and_cycles_verbs(tmp_path):
     assert result.exit_code == 2 and "settled on a fixed point" in result.output
     result = run("fixed-points", "--model-file", tmp_path / "nope.safetensors", "--out", tmp_path / "fp3")
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_fixed_points_basins_and_input_sweep(tmp_path):
+    neuron = ["--model", "beer", "--set", "model.weights=[[6.0]]", "--set", "model.biases=-3.0", "--set", "search.x0_scale=4.0"]
+    result = run("fixed-points", *neuron, "--sweep-input", "-2:2:41", "--out", tmp_path / "fp")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"two or more stable points for u0 in \[-0\.[0-9]+, 0\.[0-9]+\]", result.output), result.output
+    branches = ctrnn.load(tmp_path / "fp" / "branches.safetensors")
+    assert max(branches.counts()) == 3 and min(branches.counts()) == 1
+    assert (tmp_path / "fp" / "branches.png").exists() and (tmp_path / "fp" / "spectra_along.png").exists()
+    # two bistable neurons: four stable points, each with a quarter of the plane around (3, 3)
+    pair = ["--model", "beer", "--set", "model.weights=[[6.0, 0.0], [0.0, 6.0]]", "--set", "model.biases=-3.0",
+            "--set", "search.x0_scale=4.0", "--set", "search.batch=32"]
+    result = run("fixed-points", *pair, "--basins", "--set", "basins.resolution=12", "--out", tmp_path / "basins")
+    assert result.exit_code == 0, result.output
+    res = ctrnn.load(tmp_path / "basins" / "basins.safetensors")
+    assert len(res.names) == 4 and res.fractions()["none"] == 0
+    assert (tmp_path / "basins" / "basins.svg").exists()
+    result = run("fixed-points", *neuron, "--basins", "--out", tmp_path / "fp1")
+    assert result.exit_code == 2 and "at least two state variables" in result.output
+    result = run("fixed-points", "--model", "lorenz", "--sweep-input", "0:1:5", "--out", tmp_path / "fp2")
+    assert result.exit_code == 2 and "needs a model with inputs" in result.output
+    result = run("fixed-points", "--model", "beer", "--sweep-input", "0:1", "--out", tmp_path / "fp3")
+    assert result.exit_code == 2 and "START:STOP:COUNT" in result.output

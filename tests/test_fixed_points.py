@@ -167,10 +167,54 @@ def test_spectra_along_a_trajectory():
 
     net = ctrnn.RateRNN(5, seed=0)
     traj = ctrnn.simulate(net, torch.randn(2, 5, generator=torch.Generator().manual_seed(0)), torch.linspace(0, 1, 4))
-    ev = spectra_along(net, traj.x)
+    spectra = spectra_along(net, traj.x, t=traj.t)
+    ev = spectra.eigenvalues
     assert ev.shape == (4, 2, 5)
     expected = torch.linalg.eigvals(net.jacobian(traj.x[2, 1]).detach())
     torch.testing.assert_close(torch.sort(ev[2, 1].real).values, torch.sort(expected.real).values)
+    assert bool((ev.real[..., :-1] >= ev.real[..., 1:]).all())  # sorted, leading first
+    torch.testing.assert_close(spectra.leading(), ev[..., 0].real)
+    ax_e, ax_t = spectra.plot().axes[:2]  # plane and leading part against time (then the colour bar)
+    assert ax_e.collections[0].get_offsets().shape == (4 * 2 * 5, 2)
+    assert np.allclose(ax_t.lines[0].get_ydata(), ev[:, 0, 0].real.numpy())
+    # a map: sorted by modulus against the unit circle
+    euler = ctrnn.discretize(net, 0.5)
+    assert spectra_along(euler, traj.x[1]).is_map
+    with pytest.raises(ValueError, match="one time per state"):
+        spectra_along(net, traj.x, t=traj.t[:2])
+
+
+def test_branches_of_the_bistable_neuron_show_hysteresis(tmp_path):
+    """dy/dt = -y + 6 sigma(y - 3) + I: three fixed points (two stable) exactly for the inputs I where
+    the line y - I meets 6 sigma(y - 3) three times. The folds (saddle-node bifurcations) are where that
+    curve's slope is 1, 6 s (1 - s) = 1 with s = sigma(y - 3): closed-form values of I to compare with."""
+    w = 6.0
+    beer = ctrnn.BeerCTRNN(torch.tensor([[w]]), biases=-w / 2)
+    values = torch.linspace(-2.0, 2.0, 81, dtype=torch.float64)
+    branches = ctrnn.fixed_point_branches(beer, values, torch.linspace(-4, 10, 8)[:, None])
+    # the folds: 1 = w s (1 - s) with s = sigma(z), z = y - w/2, and I = y - w s
+    s_fold = np.array([(1 - math.sqrt(1 - 4 / w)) / 2, (1 + math.sqrt(1 - 4 / w)) / 2])
+    z = np.log(s_fold / (1 - s_fold))
+    i_fold = np.sort(z + w / 2 - w * s_fold)
+    for value, res in zip(values.tolist(), branches.results):
+        inside = i_fold[0] < value < i_fold[1]
+        assert len(res) == (3 if inside else 1), value
+        assert int(res.stable.sum()) == (2 if inside else 1)
+        y = res.points[:, 0].numpy()  # each is a root of the scalar equation, checked independently
+        np.testing.assert_allclose(-y + w / (1 + np.exp(-(y - w / 2))) + value, 0, atol=1e-10)
+    lo, hi = branches.multistable_range()
+    step = float(values[1] - values[0])
+    assert i_fold[0] < lo < i_fold[0] + step and i_fold[1] - step < hi < i_fold[1]
+    ax = branches.plot().axes[0]
+    assert len(ax.lines) == sum(branches.counts())
+    branches.save(str(tmp_path / "b.safetensors"))
+    back = ctrnn.load(tmp_path / "b.safetensors")
+    assert back.counts() == branches.counts() and back.results[40].kinds == branches.results[40].kinds
+    torch.testing.assert_close(back.results[40].points, branches.results[40].points, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="no inputs"):
+        ctrnn.fixed_point_branches(ctrnn.systems.Lorenz(), values, torch.zeros(1, 3))
+    with pytest.raises(ValueError, match=r"\(S, 1\)"):
+        ctrnn.fixed_point_branches(beer, torch.zeros(3, 2), torch.zeros(1, 1))
 
 
 def test_basins_of_the_bistable_beer_neurons():
@@ -191,5 +235,26 @@ def test_basins_of_the_bistable_beer_neurons():
             target = stable[res.labels[iy, ix]]
             assert bool(((target > 3) == (start > 3)).all())  # same side of the unstable middle, per unit
     assert abs(sum(res.fractions().values()) - 1) < 1e-12
-    image = res.plot().axes[0].get_images()[0].get_array()  # the picture is the labels (0: none)
+    ax = res.plot().axes[0]
+    image = ax.get_images()[0].get_array()  # the picture is the labels (0: none)
     assert np.array_equal(np.asarray(image), (res.labels + 1).numpy())
+    marked = np.array([line.get_xydata()[0] for line in ax.lines if len(line.get_xdata()) == 1 and line.get_marker() == "o"])
+    np.testing.assert_allclose(np.sort(marked[:, 0]), np.sort((stable[:, 0] - 3).numpy()), atol=1e-12)
+
+
+def test_pca_plane_and_basins_round_trip(tmp_path):
+    from ctrnn.analysis import basins, pca_plane
+
+    gen = torch.Generator().manual_seed(0)
+    states = torch.randn(500, 5, generator=gen, dtype=torch.float64) * torch.tensor([3.0, 1.0, 0.1, 0.1, 0.1])
+    plane = pca_plane(states)
+    d = plane["directions"]
+    torch.testing.assert_close(d @ d.T, torch.eye(2, dtype=torch.float64))
+    assert abs(abs(float(d[0, 0])) - 1) < 0.02 and abs(abs(float(d[1, 1])) - 1) < 0.02  # the wide axes
+    assert plane["axis_labels"][0].startswith("PC1")
+    sys5 = ctrnn.VectorField(lambda t, x, u: -x, 5)
+    res = basins(sys5, {"origin": torch.zeros(5)}, resolution=(4, 3), t_end=20.0, **plane)
+    assert bool((res.labels == 0).all()) and res.labels.shape == (3, 4)
+    res.save(str(tmp_path / "basins.safetensors"))
+    back = ctrnn.load(tmp_path / "basins.safetensors")
+    assert torch.equal(back.labels, res.labels) and back.names == ["origin"] and back.metadata["axis_labels"] == plane["axis_labels"]

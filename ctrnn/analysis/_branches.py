@@ -1,0 +1,138 @@
+"""Fixed points as a function of a constant input: branches followed by continuation, both ways."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .._validation import as_tensor, check_finite
+from ..discretize._base import DiscreteMap
+from ..systems._base import System
+from ._common import check_dynamics, check_states
+from ._fixed_points import FixedPoints, find_fixed_points
+
+
+@dataclass(frozen=True, eq=False)
+class FixedPointBranches:
+    """The fixed points found at each value of a swept constant input.
+
+    Attributes:
+        inputs: ``(S, m)`` the input values, in sweep order.
+        results: one :class:`FixedPoints` per input value.
+    """
+
+    inputs: torch.Tensor
+    results: list[FixedPoints]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def counts(self) -> list[int]:
+        """Number of fixed points at each input value."""
+        return [len(r) for r in self.results]
+
+    def stable_counts(self) -> list[int]:
+        """Number of stable fixed points at each input value (2 or more: multistable there)."""
+        return [int(r.stable.sum()) for r in self.results]
+
+    def multistable_range(self) -> tuple[float, float] | None:
+        """The first input coordinate's smallest and largest value with two or more stable points, or ``None``."""
+        values = [float(self.inputs[i, 0]) for i, c in enumerate(self.stable_counts()) if c >= 2]
+        return (min(values), max(values)) if values else None
+
+    def plot(self, *, direction: Any = None, title: str | None = None):
+        """Bifurcation diagram: a coordinate of each fixed point (``direction . x``, default the mean
+        over units) against the first input, markers by kind. Returns a Figure."""
+        import matplotlib.pyplot as plt
+
+        from ..plot import PALETTE, STYLE, kind_style
+
+        with plt.rc_context(STYLE):
+            fig, ax = plt.subplots(figsize=(6, 4.2))
+            seen: set[str] = set()
+            for s, res in enumerate(self.results):
+                if not len(res):
+                    continue
+                pts = res.points.detach().cpu().double()
+                pts = pts.real if pts.is_complex() else pts
+                if direction is None:
+                    y = pts.mean(-1) if pts.shape[-1] > 1 else pts[:, 0]
+                else:
+                    y = pts @ torch.as_tensor(direction, dtype=torch.float64)
+                for k, kind in enumerate(res.kinds):
+                    head = kind.split()[0]
+                    color = {"stable": PALETTE[0], "unstable": PALETTE[3], "saddle": PALETTE[1]}.get(head, PALETTE[4])
+                    style = kind_style(kind, color) | {"markersize": 5}
+                    ax.plot(float(self.inputs[s, 0]), float(y[k]), **style, label=None if head in seen else head)
+                    seen.add(head)
+            n = self.results[0].points.shape[-1] if self.results else 0
+            ax.set_xlabel("input u0 (held constant)")
+            ax.set_ylabel("x*" if n == 1 else ("mean of x* over units" if direction is None else "direction . x*"))
+            rng = self.multistable_range()
+            heading = "fixed points against the input"
+            if rng is not None:
+                ax.axvspan(*rng, color="0.92", zorder=0)
+                heading += f"; multistable for u0 in [{rng[0]:.3g}, {rng[1]:.3g}] (shaded)"
+            ax.set_title(title or heading)
+            if seen:
+                ax.legend(frameon=False, fontsize=7)
+            fig.tight_layout()
+        return fig
+
+    def save(self, path: str) -> None:
+        """One ``.safetensors`` file with the inputs and every value's :class:`FixedPoints`; read back with
+        :func:`ctrnn.load`."""
+        from ..io import save_result
+
+        tensors: dict[str, torch.Tensor] = {"inputs": self.inputs}
+        for s, res in enumerate(self.results):
+            tensors |= {f"{s}.{k}": v for k, v in res._tensors().items()}
+        save_result(path, "FixedPointBranches", tensors,
+                    {"results": [r._meta() for r in self.results], "metadata": self.metadata})
+
+    @classmethod
+    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> FixedPointBranches:
+        results = [FixedPoints._from_saved({k: tensors[f"{s}.{k}"] for k in FixedPoints._TENSORS}, m)
+                   for s, m in enumerate(meta["results"])]
+        return cls(inputs=tensors["inputs"], results=results, metadata=meta["metadata"])
+
+
+def fixed_point_branches(sys_or_map: System | DiscreteMap, inputs: Any, x_init: Any, **options: Any) -> FixedPointBranches:
+    """Fixed points at every value of a constant input, followed along the sweep.
+
+    The sweep runs up and then back down: at each value the starts are ``x_init`` together with the
+    points found at the neighbouring value, so a branch is followed until it disappears (a fold), and
+    branches that exist only on the way back (hysteresis) are found too.
+
+    Arguments:
+        sys_or_map: a flow or a map with ``m >= 1`` inputs.
+        inputs: ``(S,)`` values of a single input, or ``(S, m)``.
+        x_init: ``(K, n)`` starts used at every value.
+        options: passed on to :func:`find_fixed_points` (``tol``, ``max_iter``, ...).
+
+    Returns:
+        :class:`FixedPointBranches` with one :class:`FixedPoints` per value, in the given order.
+    """
+    check_dynamics(sys_or_map, "fixed_point_branches")
+    if sys_or_map.input_dim == 0:
+        raise ValueError("this model has no inputs; use find_fixed_points")
+    values = as_tensor(inputs, "inputs").to(torch.float64)
+    if values.ndim == 1 and sys_or_map.input_dim == 1:
+        values = values[:, None]
+    if values.ndim != 2 or values.shape[1] != sys_or_map.input_dim or values.shape[0] < 1:
+        raise ValueError(f"inputs must be (S, {sys_or_map.input_dim}) input values, got {tuple(values.shape)}")
+    check_finite(values, "inputs")
+    starts = check_states(sys_or_map, x_init, "x_init")
+    if starts.ndim != 2:
+        raise ValueError(f"x_init must be (K, n) starts, got shape {tuple(starts.shape)}")
+
+    S = values.shape[0]
+    found: list[torch.Tensor] = [starts[:0]] * S
+    results: list[FixedPoints] = [None] * S  # type: ignore[list-item]
+    # up, then down: the way down starts from what the way up found too, so its results hold both
+    for order in (range(S), range(S - 1, -1, -1)):
+        previous = starts[:0]
+        for s in order:
+            res = find_fixed_points(sys_or_map, torch.cat([starts, previous, found[s]]), inputs=values[s], **options)
+            found[s], previous, results[s] = res.points, res.points, res
+    return FixedPointBranches(inputs=values, results=results, metadata={"system": results[0].metadata.get("system")})
