@@ -152,7 +152,7 @@ def resolve_config(defaults: dict[str, Any], config: Path | None, flags: dict[st
             assign(overrides, dotted.split("."), value)
     layers.append(overrides)
     cfg = merge(defaults, *layers, free_sections={"model": True})
-    if cfg["input"]["kind"] not in INPUT_KINDS:
+    if "input" in cfg and cfg["input"]["kind"] not in INPUT_KINDS:
         raise ctrnn.ConfigError(f"unknown input kind {cfg['input']['kind']!r}; choose one of: {', '.join(INPUT_KINDS)}")
     kind = cfg["model"]["kind"]
     # the resolved config lists every model parameter, so the file alone reproduces the run
@@ -528,7 +528,7 @@ def fixed_points_cmd(
         typer.echo("wrote: " + ", ".join(str(p) for p in written))
 
 
-def parse_sweep(text: str) -> list[float]:
+def parse_sweep(text: str, flag: str = "--sweep-input") -> list[float]:
     """``START:STOP:COUNT`` -> ``[start, stop, count]``."""
     parts = text.split(":")
     try:
@@ -536,7 +536,7 @@ def parse_sweep(text: str) -> list[float]:
         if len(parts) != 3 or count < 2:
             raise ValueError
     except (ValueError, IndexError):
-        fail(f"--sweep-input takes START:STOP:COUNT with COUNT >= 2, got {text!r}")
+        fail(f"{flag} takes START:STOP:COUNT with COUNT >= 2, got {text!r}")
     return [start, stop, count]
 
 
@@ -592,6 +592,239 @@ def cycles_cmd(
         typer.echo(f"{'stable' if lc.stable else 'unstable'} limit cycle: period {lc.period:.10g}, "
                    f"Floquet multipliers [{mult}], |x(T) - x(0)| = {lc.residual:.1e}")
         typer.echo("wrote: " + ", ".join(str(p) for p in written))
+
+
+# -- Lyapunov spectra, gradient propagation, sweeps ---------------------------------------------------
+LYAPUNOV_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "device": "cpu",
+    "dtype": "float64",
+    "model": {"kind": "rate"},
+    # k = 0: the full spectrum; t_transient_vectors = 0: 10% of t_total. Times in time units (flows) or
+    # iterations (maps from --model-file).
+    "lyapunov": {"k": 0, "t_transient": 100.0, "t_total": 500.0, "qr_interval": 1.0, "dt": 0.05, "method": "rk4",
+                 "t_transient_vectors": 0.0, "batch": 4, "x0_scale": 1.0, "input": []},
+    # scheme "auto": each model's standard update (rate/GRU/LSTM: Euler = nn.RNN/GRU/LSTM; SSMs: ZOH), the others
+    # through the flow's RK4; "flow": every model through RK4; or any scheme name
+    "gradients": {"horizon": 50.0, "t_transient": 20.0, "part": "all", "scheme": "auto", "step": 1.0, "compare": []},
+    "sweep": {"parameter": "model.g", "values": [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0], "seeds": [0, 1, 2]},
+}
+
+
+#: the standard discrete update of each built-in model (for gradients --scheme auto)
+NATURAL_SCHEMES = {"rate": "euler", "beer": "euler", "gru": "euler", "lstm": "euler", "linear": "zoh", "s4d": "zoh",
+                   "lru": "zoh", "selective": "zoh"}
+
+
+def lyapunov_options(spec: dict[str, Any], is_map: bool) -> dict[str, Any]:
+    """``lyapunov_spectrum`` keyword arguments from the config's ``lyapunov`` section (checked, so that bad
+    values fail before any folder is made)."""
+    for key in ("t_transient", "t_total", "qr_interval", "dt"):
+        if not spec[key] > 0:
+            fail(f"lyapunov.{key}: {key} must be positive, got {spec[key]}")
+    opts = {"k": spec["k"] or None, "t_transient": spec["t_transient"], "t_total": spec["t_total"],
+            "qr_interval": spec["qr_interval"], "t_transient_vectors": spec["t_transient_vectors"] or None}
+    if not is_map:
+        opts |= {"dt": spec["dt"], "method": spec["method"]}
+    return opts
+
+
+@app.command("lyapunov")
+@friendly_errors
+def lyapunov_cmd(
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    model_file: ModelFileOpt = None,
+    k: Annotated[int | None, typer.Option("--k", help="Number of exponents (default: all n).")] = None,
+    t_total: Annotated[float | None, typer.Option("--t-total", help="Averaging time (iterations for a map).")] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Lyapunov spectrum of a model or map: exponents with standard errors, Kaplan-Yorke dimension, entropy."""
+    import torch
+
+    import ctrnn
+
+    flags = {"model.kind": model, "lyapunov.k": k, "lyapunov.t_total": t_total, "seed": seed, "device": device,
+             "dtype": dtype}
+    cfg = resolve_config(LYAPUNOV_DEFAULTS, config, flags, set_ or [])
+    spec = cfg["lyapunov"]
+    obj, x0 = load_dynamics(cfg, model_file, spec["batch"], spec["x0_scale"])
+    u = torch.tensor(spec["input"], dtype=torch.float64) if spec["input"] else None
+    is_map = isinstance(obj, ctrnn.DiscreteMap)
+    options = lyapunov_options(spec, is_map)  # bad values fail before the folder is made
+    out_dir = prepare_out(out if out is not None else Path("results") / "lyapunov", force)
+    write_config(out_dir / "config.toml", cfg, "ctrnn " + " ".join(sys.argv[1:]))
+    les = ctrnn.lyapunov_spectrum(obj, x0, inputs=u, seed=cfg["seed"], progress=not quiet, **options)
+    les.save(str(out_dir / "spectrum.safetensors"))
+    written = [out_dir / "config.toml", out_dir / "spectrum.safetensors"]
+    save_figure(les.plot(), out_dir, "spectrum", written)
+    if not quiet:
+        typer.echo(les.summary())
+        typer.echo("wrote: " + ", ".join(str(p) for p in written))
+
+
+@app.command("gradients")
+@friendly_errors
+def gradients_cmd(
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    model_file: ModelFileOpt = None,
+    horizon: Annotated[float | None, typer.Option("--horizon", help="Largest lag (time units; iterations for a map).")] = None,
+    compare: Annotated[str | None, typer.Option("--compare", help="Comma-separated model names to put on one plot, "
+                                                 "e.g. rate,gru,lstm,lru.")] = None,
+    scheme: Annotated[str | None, typer.Option("--scheme", help="auto (each model's standard update), flow (through "
+                                                "RK4), or a scheme name; the step is gradients.step.")] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Gradient propagation: norms and singular values of d x_T / d x_(T-k) against the lag, with the fitted rate."""
+    import torch
+
+    import ctrnn
+
+    flags = {"model.kind": model, "gradients.horizon": horizon, "gradients.scheme": scheme, "seed": seed,
+             "device": device, "dtype": dtype,
+             "gradients.compare": None if compare is None else [c.strip() for c in compare.split(",") if c.strip()]}
+    cfg = resolve_config(LYAPUNOV_DEFAULTS, config, flags, set_ or [])
+    spec, lspec = cfg["gradients"], cfg["lyapunov"]
+    names = spec["compare"] or [cfg["model"]["kind"] if model_file is None else model_file.stem]
+    targets = {}
+    for name in names:  # every model is built before any file is written
+        if model_file is not None and len(names) == 1:
+            obj, x0 = load_dynamics(cfg, model_file, lspec["batch"], lspec["x0_scale"])
+        else:
+            params = {k: v for k, v in cfg["model"].items() if k != "kind"} if name == cfg["model"]["kind"] else {}
+            obj, x0 = build_model_and_states({**cfg, "model": {"kind": name, **params}}, lspec["batch"], lspec["x0_scale"])
+        scheme = NATURAL_SCHEMES.get(name) if spec["scheme"] == "auto" else spec["scheme"]
+        if scheme and scheme != "flow" and isinstance(obj, ctrnn.System):
+            obj = ctrnn.discretize(obj, spec["step"], scheme=scheme)
+        targets[name] = (obj, x0)
+    out_dir = prepare_out(out if out is not None else Path("results") / "gradients", force)
+    write_config(out_dir / "config.toml", cfg, "ctrnn " + " ".join(sys.argv[1:]))
+    written = [out_dir / "config.toml"]
+    results = {}
+    for name, (obj, x0) in targets.items():
+        is_map = isinstance(obj, ctrnn.DiscreteMap)
+        per_step = 1.0 if not is_map else (getattr(obj, "dt", None) or 1.0)  # horizon in time units -> iterations
+        horizon_steps = spec["horizon"] / float(per_step) if is_map else spec["horizon"]
+        transient = spec["t_transient"] / float(per_step) if is_map else spec["t_transient"]
+        u = None
+        if obj.input_dim:  # a held zero input: the autonomous picture
+            u = torch.zeros(obj.input_dim, dtype=torch.float64)
+        part = spec["part"] if spec["part"] == "all" or spec["part"] in ctrnn.analysis.state_parts(obj) else "all"
+        label = name if part == "all" else f"{name} ({part})"
+        results[label] = ctrnn.gradient_propagation(obj, x0, horizon=horizon_steps, t_transient=transient,
+                                                    dt=lspec["dt"], part=part, inputs=u, progress=not quiet)
+        if isinstance(obj, ctrnn.DiscreteMap) and "c" in ctrnn.analysis.state_parts(obj) and part == "all":
+            results[f"{name} (cell path c)"] = ctrnn.gradient_propagation(obj, x0, horizon=horizon_steps,
+                                                                          t_transient=transient, part="c", inputs=u)
+    for label, res in results.items():
+        stem = "gradients_" + "".join(ch if ch.isalnum() else "_" for ch in label).strip("_")
+        res.save(str(out_dir / f"{stem}.safetensors"))
+        written.append(out_dir / f"{stem}.safetensors")
+    save_figure(ctrnn.compare_gradient_propagation(results), out_dir, "gradients", written)
+    if not quiet:
+        for label, res in results.items():
+            typer.echo(f"{label:24s} {res.summary()}")
+        typer.echo("wrote: " + ", ".join(str(p) for p in written))
+
+
+@app.command("sweep")
+@friendly_errors
+def sweep_cmd(
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    parameter: Annotated[str | None, typer.Option("--parameter", help="Model parameter to sweep, e.g. model.g.")] = None,
+    values: Annotated[str | None, typer.Option("--values", help="START:STOP:COUNT, or a comma-separated list.")] = None,
+    seeds: Annotated[int | None, typer.Option("--seeds", help="Number of networks (seeds 0..S-1) per value.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue a sweep in --out, skipping finished runs.")] = False,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Sweep a model parameter (default: the gain g of a random rate network) and measure the largest exponent,
+    entropy and Kaplan-Yorke dimension at each value, over several networks. Writes each run as it finishes."""
+    import ctrnn
+
+    flags = {"model.kind": model, "sweep.parameter": parameter, "seed": seed, "device": device, "dtype": dtype,
+             "sweep.values": None if values is None else parse_values(values),
+             "sweep.seeds": None if seeds is None else list(range(seeds))}
+    cfg = resolve_config(LYAPUNOV_DEFAULTS, config, flags, set_ or [])
+    spec, lspec = cfg["sweep"], cfg["lyapunov"]
+    key = spec["parameter"]
+    if not key.startswith("model.") or key == "model.kind":
+        fail(f"sweep.parameter must name a model parameter (model.NAME), got {key!r}")
+    name = key[len("model."):]
+    from ctrnn.systems import model_parameters
+
+    valid = model_parameters(cfg["model"]["kind"])
+    if name not in valid:
+        fail(f"model {cfg['model']['kind']!r} has no parameter {name!r}; choose one of: {', '.join(valid)}")
+    if not spec["values"] or not spec["seeds"]:
+        fail("sweep.values and sweep.seeds must not be empty")
+    options = lyapunov_options(lspec, is_map=False)
+    out = out if out is not None else Path("results") / "sweep"
+    if resume:
+        if not (out / "config.toml").exists():
+            fail(f"--resume: {out} holds no sweep to continue")
+    else:
+        out = prepare_out(out, force)
+        write_config(out / "config.toml", cfg, "ctrnn " + " ".join(sys.argv[1:]))
+    runs = out / "runs"
+    runs.mkdir(exist_ok=True)
+    completed = {}
+    for path in runs.glob("v*_s*.safetensors"):  # finished runs of an interrupted sweep
+        i, j = (int(part[1:]) for part in path.stem.split("_"))
+        completed[(i, j)] = ctrnn.load(path)
+    dev, dt = resolve_torch(cfg["device"], cfg["dtype"])
+    params = {k: v for k, v in cfg["model"].items() if k != "kind"}
+
+    def build(value: float, net_seed: int) -> Any:
+        return place(ctrnn.build_system(cfg["model"]["kind"], {**params, name: value}, seed=net_seed), dev, dt)
+
+    def x0(obj: Any, net_seed: int) -> Any:
+        return random_states(obj, net_seed, lspec["batch"], lspec["x0_scale"], dev, dt)
+
+    def keep(i: int, j: int, res: Any) -> None:
+        res.save(str(runs / f"v{i}_s{j}.safetensors"))
+
+    result = ctrnn.sweep(build, spec["values"], parameter=name, seeds=spec["seeds"], x0=x0, on_result=keep,
+                         completed=completed, progress=not quiet, **options)
+    result.save(str(out / "sweep.safetensors"))
+    written = [out / "config.toml", out / "sweep.safetensors", runs]
+    save_figure(result.plot(), out, "sweep", written)
+    if not quiet:
+        if completed:
+            typer.echo(f"resumed: {len(completed)} finished run(s) reused")
+        typer.echo(result.summary())
+        typer.echo("wrote: " + ", ".join(str(p) for p in written))
+
+
+def parse_values(text: str) -> list[float]:
+    """``START:STOP:COUNT`` or ``a,b,c`` -> a list of floats."""
+    if ":" in text:
+        start, stop, count = parse_sweep(text, "--values")
+        return [start + (stop - start) * i / (count - 1) for i in range(int(count))]
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        fail(f"--values takes START:STOP:COUNT or a comma-separated list of numbers, got {text!r}")
+    return []
 
 
 def main() -> None:

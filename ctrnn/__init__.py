@@ -17,13 +17,15 @@ from ._simulate import METHODS, SolverStats, Trajectory, simulate
 from .discretize import (DiscreteMap, DiscretizationError, IteratedMap, LinearMap, discretization_error, discretize,
                           from_torch, selective_scan, to_torch)
 from .analysis import (FixedPointBranches, FixedPoints, LimitCycle, NoCycleError, find_fixed_points, find_limit_cycle,
-                       fixed_point_branches, jacobian)
+                       GradientPropagation, LyapunovSpectrum, compare_gradient_propagation, fixed_point_branches,
+                       gradient_propagation, jacobian, largest_lyapunov_exponent, lyapunov_spectrum, Sweep, sweep)
 from .io import load, save_model
 from .systems import (ACTIVATIONS, GRUODE, LSTMODE, MODELS, Activation, BeerCTRNN, DiagonalSSM, LinearSSM, RateRNN,
                       SelectiveSSM, System, VectorField, build_system)
 
 __all__ = [
-    "analysis", "FixedPointBranches", "fixed_point_branches", "FixedPoints", "find_fixed_points", "find_limit_cycle", "jacobian", "LimitCycle", "NoCycleError",
+    "analysis", "GradientPropagation", "LyapunovSpectrum", "compare_gradient_propagation", "gradient_propagation",
+    "largest_lyapunov_exponent", "lyapunov_spectrum", "Sweep", "sweep", "FixedPointBranches", "fixed_point_branches", "FixedPoints", "find_fixed_points", "find_limit_cycle", "jacobian", "LimitCycle", "NoCycleError",
     "Activation", "ACTIVATIONS", "BeerCTRNN", "build_system", "ConfigError", "DiagonalSSM", "DiscreteMap", "discretization_error",
     "DiscretizationError", "discretize", "DivergenceError", "from_torch", "GRUODE", "inputs", "IteratedMap", "LinearMap",
     "LinearSSM", "load", "LSTMODE", "METHODS", "MODELS", "RateRNN", "save_model", "selective_scan",

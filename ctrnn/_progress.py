@@ -10,8 +10,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 class TimeProgress:
     """Context manager: ``update(t)`` moves a bar from ``t0`` to ``t1`` (model time units)."""
 
-    def __init__(self, t0: float, t1: float, description: str = "simulating"):
-        self.t0, self.t1 = t0, t1
+    def __init__(self, t0: float, t1: float, description: str = "simulating", *, enabled: bool = True):
+        self.t0, self.t1, self.enabled = t0, t1, enabled
         self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                              TextColumn("t = {task.fields[now]:.4g} / {task.fields[end]:.4g}"),
                              TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
@@ -19,13 +19,17 @@ class TimeProgress:
         self._last = 0.0
 
     def __enter__(self) -> TimeProgress:
-        self._bar.start()
+        if self.enabled:
+            self._bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._bar.stop()
+        if self.enabled:
+            self._bar.stop()
 
     def update(self, t: float) -> None:
+        if not self.enabled:
+            return
         now = time.perf_counter()
         if now - self._last > 0.1:
             self._last = now

@@ -122,7 +122,8 @@ def load(path: str | os.PathLike) -> Any:
     Tensors come back on the CPU in the dtype they were saved in.
     """
     from ._simulate import Trajectory
-    from .analysis import Basins, FixedPointBranches, FixedPoints, LimitCycle
+    from .analysis import (Basins, FixedPointBranches, FixedPoints, GradientPropagation, LimitCycle, LyapunovSpectrum,
+                           Sweep)
     from .discretize import DiscretizationError
 
     kind, tensors, meta = read(path)
@@ -132,7 +133,9 @@ def load(path: str | os.PathLike) -> Any:
         return _load_map(meta, tensors, path)
     loaders = {"Trajectory": Trajectory._from_saved, "DiscretizationError": DiscretizationError._from_saved,
                "FixedPoints": FixedPoints._from_saved, "LimitCycle": LimitCycle._from_saved,
-               "FixedPointBranches": FixedPointBranches._from_saved, "Basins": Basins._from_saved}
+               "FixedPointBranches": FixedPointBranches._from_saved, "Basins": Basins._from_saved,
+               "LyapunovSpectrum": LyapunovSpectrum._from_saved, "GradientPropagation": GradientPropagation._from_saved,
+               "Sweep": Sweep._from_saved}
     if kind not in loaders:
         raise ValueError(f"cannot load {path}: unknown result kind {kind!r}")
     return loaders[kind](tensors, meta)

@@ -200,3 +200,39 @@ def test_fixed_points_basins_and_input_sweep(tmp_path):
     assert result.exit_code == 2 and "needs a model with inputs" in result.output
     result = run("fixed-points", "--model", "beer", "--sweep-input", "0:1", "--out", tmp_path / "fp3")
     assert result.exit_code == 2 and "START:STOP:COUNT" in result.output
+
+
+def test_lyapunov_gradients_and_sweep_verbs(tmp_path):
+    result = run("lyapunov", "--model", "lorenz", "--set", "lyapunov.t_total=20", "--set", "lyapunov.t_transient=5",
+                 "--set", "lyapunov.dt=0.01", "--set", "lyapunov.batch=2", "--out", tmp_path / "ly", "-q")
+    assert result.exit_code == 0, result.output
+    les = ctrnn.load(tmp_path / "ly" / "spectrum.safetensors")
+    assert les.exponents.shape == (3,) and abs(float(les.exponents.sum()) + 13.6667) < 1e-2
+    assert (tmp_path / "ly" / "spectrum.png").exists()
+
+    result = run("gradients", "--compare", "rate,lstm,lru", "--set", "model.n=8", "--horizon", "10",
+                 "--set", "gradients.t_transient=2", "--out", tmp_path / "gr")
+    assert result.exit_code == 0, result.output
+    assert "lstm (cell path c)" in result.output and (tmp_path / "gr" / "gradients.svg").exists()
+    lru = ctrnn.load(tmp_path / "gr" / "gradients_lru.safetensors")
+    assert lru.is_map and lru.metadata["dt"] == 1.0  # the SSM by its ZOH update ('auto')
+
+    sweep = ["sweep", "--set", "model.n=8", "--values", "0.5:1.5:3", "--seeds", "2", "--set", "lyapunov.t_total=10",
+             "--set", "lyapunov.t_transient=5", "--set", "lyapunov.k=2", "--set", "lyapunov.batch=2", "-q"]
+    result = run(*sweep, "--out", tmp_path / "sw")
+    assert result.exit_code == 0, result.output
+    full = ctrnn.load(tmp_path / "sw" / "sweep.safetensors")
+    assert full.values.tolist() == [0.5, 1.0, 1.5] and full.per_network.shape == (3, 2, 3)
+    # an interrupted sweep: drop two finished runs and resume; the rest are reused, the result is the same
+    for name in ("v2_s0", "v2_s1"):
+        (tmp_path / "sw" / "runs" / f"{name}.safetensors").unlink()
+    result = run(*[a for a in sweep if a != "-q"], "--out", tmp_path / "sw", "--resume")
+    assert result.exit_code == 0 and "resumed: 4 finished run(s) reused" in result.output, result.output
+    again = ctrnn.load(tmp_path / "sw" / "sweep.safetensors")
+    torch.testing.assert_close(again.largest, full.largest, rtol=0, atol=0)
+
+    result = run("sweep", "--parameter", "model.q", "--out", tmp_path / "sw2")
+    assert result.exit_code == 2 and "has no parameter 'q'" in result.output
+    result = run("lyapunov", "--set", "lyapunov.t_total=0.0", "--out", tmp_path / "ly2")
+    assert result.exit_code == 2 and "t_total must be positive" in result.output
+    assert not (tmp_path / "ly2").exists()  # refused before any folder was made

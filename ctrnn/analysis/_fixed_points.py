@@ -10,7 +10,7 @@ import torch
 
 from ..discretize._base import DiscreteMap
 from ..systems._base import System
-from ._common import check_dynamics, check_input, check_states, residual, residual_and_jacobian
+from ._common import check_dynamics, check_input, check_states, describe, residual, residual_and_jacobian
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,12 +216,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     return FixedPoints(points=points, residuals=res, jacobians=jac, eigenvalues=evals, eigenvectors=evecs,
                        stable=stable, kinds=kinds, n_unstable=n_unst, slow_points=slow_points, slow_speeds=slow_speeds,
                        is_map=is_map, n_starts=K, n_diverged=int((~finite).sum()), n_converged=int(fixed.sum()),
-                       metadata={"inputs": None if u is None else u.tolist(), "system": _describe(sys_or_map)})
-
-
-def _describe(obj: Any) -> str:
-    describe = getattr(obj, "describe", None) or getattr(getattr(obj, "system", None), "describe", None)
-    return describe() if describe is not None else type(obj).__name__
+                       metadata={"inputs": None if u is None else u.tolist(), "system": describe(sys_or_map)})
 
 
 def _unique(points: torch.Tensor, speeds: torch.Tensor, tol: float) -> tuple[torch.Tensor, torch.Tensor]:

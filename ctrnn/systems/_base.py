@@ -55,7 +55,10 @@ class System(nn.Module):
             t: torch.Tensor | float = 0.0) -> torch.Tensor:
         """Jacobian-vector product ``(df/dx)(x) v``; ``v`` has shape ``(*batch, n)`` or ``(*batch, n, k)``
         (``k`` tangent vectors in the columns). Returns the same shape as ``v``."""
-        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
+        t = torch.as_tensor(t, dtype=x.real.dtype, device=x.device)
+        if type(self).jacobian is not System.jacobian:  # a closed-form Jacobian: one batched product
+            J = self.jacobian(x, u, t)
+            return J @ v if v.ndim == x.ndim + 1 else (J @ v[..., None])[..., 0]
         return batched_jvp(lambda y: self.forward(t, y, u), x, v)
 
     # -- hooks for discretization --------------------------------------------------------------
@@ -123,5 +126,8 @@ def batched_jvp(fn: Any, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Forward-mode ``J(x) v`` for ``v`` of shape ``(*batch, n)`` or ``(*batch, n, k)``."""
     if v.shape == x.shape:
         return torch.func.jvp(fn, (x,), (v,))[1]
-    cols = [torch.func.jvp(fn, (x,), (v[..., j],))[1] for j in range(v.shape[-1])]
-    return torch.stack(cols, dim=-1)
+    try:  # all k columns in one vectorised forward-mode pass
+        return torch.func.vmap(lambda w: torch.func.jvp(fn, (x,), (w,))[1], in_dims=-1, out_dims=-1)(v)
+    except RuntimeError:  # data-dependent Python control flow cannot be vmapped: one pass per column
+        cols = [torch.func.jvp(fn, (x,), (v[..., j],))[1] for j in range(v.shape[-1])]
+        return torch.stack(cols, dim=-1)

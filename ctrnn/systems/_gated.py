@@ -107,6 +107,11 @@ class LSTMODE(_Gated):
                          bias_hh=bias_hh, seed=seed)
         self.state_dim = 2 * n
 
+    def state_parts(self) -> dict[str, slice]:
+        """The hidden state ``h`` and the cell ``c`` within ``x = [h, c]``."""
+        n = self.state_dim // 2
+        return {"h": slice(0, n), "c": slice(n, 2 * n)}
+
     def _split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return x[..., : self.hidden], x[..., self.hidden:]
 

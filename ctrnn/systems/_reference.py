@@ -50,6 +50,14 @@ class Lorenz(_Reference):
                 self._stack([y, x, -self.beta * one])]
         return torch.stack(rows, dim=-2)
 
+    def jvp(self, s: torch.Tensor, v: torch.Tensor, u: torch.Tensor | None = None,
+            t: torch.Tensor | float = 0.0) -> torch.Tensor:
+        many = v.ndim == s.ndim + 1  # (*batch, 3, k): k tangent vectors as columns
+        x, y, z = (c[..., None] if many else c for c in s.unbind(-1))
+        vx, vy, vz = v.unbind(-2 if many else -1)
+        out = [self.sigma * (vy - vx), (self.rho - z) * vx - vy - x * vz, y * vx + x * vy - self.beta * vz]
+        return torch.stack(out, dim=-2 if many else -1)
+
 
 class Rossler(_Reference):
     """Rössler: ``x' = -y - z``, ``y' = x + a y``, ``z' = b + z (x - c)``."""

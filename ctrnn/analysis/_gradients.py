@@ -1,0 +1,243 @@
+"""Gradient propagation: how ``d x_T / d x_{T-k}`` grows or decays with the lag ``k`` (vanishing and
+exploding gradients read as products of Jacobians along a trajectory)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .._errors import DivergenceError
+from .._progress import TimeProgress
+from ..discretize._base import DiscreteMap
+from ..systems._base import System
+from ._common import check_dynamics, check_states, describe
+from ._tangent import TangentStepper, map_time_step
+
+
+@dataclass(frozen=True, eq=False)
+class GradientPropagation:
+    """Norms and singular values of ``d x_T / d x_{T-k}`` against the lag ``k``.
+
+    Attributes:
+        lags: ``(L,)`` lags in steps (iterations of the map, or steps ``dt`` of the flow's scheme).
+        lag_times: ``(L,)`` the lags in time units (``lags * dt``; a map without ``dt``: iterations).
+        norms: ``(B, L)`` spectral norm ``||d x_T / d x_{T-k}||_2`` per initial state.
+        singular_values: ``(B, L, s)`` the ``s`` leading singular values.
+        rate: fitted exponential rate of the norm per unit time (per iteration for a map without ``dt``):
+            the slope of the mean ``log norm`` over ``lag_times >= fit_from`` (positive: exploding).
+        fit_from: the smallest lag time used in the fit.
+        part: which block of the state: name (``"h"``, ``"c"``...) or ``"all"``.
+        is_map: a map (``True``) or a flow's scheme (``False``).
+    """
+
+    lags: torch.Tensor
+    lag_times: torch.Tensor
+    norms: torch.Tensor
+    singular_values: torch.Tensor
+    rate: float
+    fit_from: float
+    part: str
+    is_map: bool
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def time_unit(self) -> str:
+        return "iterations" if self.metadata.get("dt") is None else "time constants"
+
+    def mean_log_norm(self) -> torch.Tensor:
+        """``(L,)`` the mean over initial states of ``log ||d x_T / d x_{T-k}||``."""
+        return self.norms.log().mean(0)
+
+    def summary(self) -> str:
+        kind = "exploding" if self.rate > 0 else "vanishing"
+        unit = "per iteration" if self.metadata.get("dt") is None else "per unit time"
+        return (f"gradient norm ({self.part}) at lag {float(self.lag_times[-1]):g}: {float(self.norms[:, -1].mean()):.3e}; "
+                f"fitted rate {self.rate:+.4f} {unit} ({kind})")
+
+    def plot(self, *, title: str | None = None, ax: Any = None, label: str | None = None, color: str | None = None):
+        """``||d x_T / d x_{T-k}||`` (log scale) against the lag with the fitted exponential, and the
+        leading singular values faint. Returns the Figure."""
+        import matplotlib.pyplot as plt
+
+        from ..plot import PALETTE, STYLE
+
+        color = color or PALETTE[0]
+        with plt.rc_context(STYLE):
+            if ax is None:
+                fig, ax = plt.subplots(figsize=(6.4, 4.2))
+            else:
+                fig = ax.figure
+            lag = self.lag_times.cpu().double()
+            sv = self.singular_values.cpu().double().mean(0)
+            for j in range(1, sv.shape[-1]):
+                ax.plot(lag, sv[:, j], color=color, lw=0.6, alpha=0.35)
+            ax.plot(lag, self.mean_log_norm().exp().cpu(), color=color, lw=1.8,
+                    label=f"{label or self.part}: rate {self.rate:+.3g}")
+            fit = lag >= self.fit_from
+            if bool(fit.any()):
+                c = float(self.metadata.get("intercept", 0.0))
+                ax.plot(lag[fit], torch.exp(c + self.rate * lag[fit]), color=color, lw=1, ls="--")
+            ax.set_yscale("log")
+            ax.set_xlabel(f"lag k ({self.time_unit})")
+            ax.set_ylabel("||d x_T / d x_(T-k)||  (faint: lower singular values)")
+            ax.set_title(title or "gradient propagation (dashed: fitted exponential)")
+            ax.legend(frameon=False, fontsize=7)
+            fig.tight_layout()
+        return fig
+
+    def save(self, path: str) -> None:
+        from ..io import save_result
+
+        save_result(path, "GradientPropagation",
+                    {k: getattr(self, k) for k in ("lags", "lag_times", "norms", "singular_values")},
+                    {"rate": self.rate, "fit_from": self.fit_from, "part": self.part, "is_map": self.is_map,
+                     "metadata": self.metadata})
+
+    @classmethod
+    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> GradientPropagation:
+        return cls(**tensors, **meta)
+
+
+def compare_gradient_propagation(results: Mapping[str, GradientPropagation], *, title: str | None = None):
+    """Several models' gradient propagation on one plot: the vanishing / exploding picture. Returns a Figure."""
+    import matplotlib.pyplot as plt
+
+    from ..plot import PALETTE, STYLE
+
+    if not results:
+        raise ValueError("give at least one GradientPropagation: {name: result}")
+    units = {r.time_unit for r in results.values()}
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7, 4.6))
+        for i, (name, res) in enumerate(results.items()):
+            res.plot(ax=ax, label=name, color=PALETTE[i % len(PALETTE)])
+        ax.axhline(1.0, color="0.5", lw=1, ls=":")
+        if len(units) > 1:
+            ax.set_xlabel("lag k (time constants, or iterations for maps without a dt)")
+        ax.set_title(title or "gradient propagation: above 1 explodes, below vanishes")
+        fig.tight_layout()
+    return fig
+
+
+def _part_indices(obj: System | DiscreteMap, part: Any) -> tuple[str, torch.Tensor | slice]:
+    n = obj.state_dim
+    if part is None or part == "all":
+        return "all", slice(None)
+    if isinstance(part, str):
+        parts = state_parts(obj)
+        if part not in parts:
+            raise ValueError(f"unknown state part {part!r} for this model; choose one of: {', '.join(['all', *parts])}")
+        return part, parts[part]
+    if isinstance(part, slice):
+        return f"{part.start}:{part.stop}", part
+    idx = torch.as_tensor(part, dtype=torch.long)
+    if idx.ndim != 1 or idx.numel() == 0 or int(idx.min()) < 0 or int(idx.max()) >= n:
+        raise ValueError(f"part must be a name, a slice or indices in [0, {n}), got {part!r}")
+    return f"{idx.numel()} units", idx
+
+
+def state_parts(obj: System | DiscreteMap) -> dict[str, slice]:
+    """Named blocks of a model's state (``{"h": ..., "c": ...}`` for an LSTM); a map uses its model's."""
+    target = getattr(obj, "system", obj)
+    parts = getattr(target, "state_parts", None)
+    return dict(parts()) if callable(parts) else {}
+
+
+def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: float, inputs: Any = None,
+                         t_transient: float = 0.0, dt: float = 0.01, method: str = "rk4", part: Any = None,
+                         n_singular: int = 8, max_lags: int = 400, fit_from: float = 0.5,
+                         progress: bool = False) -> GradientPropagation:
+    """``d x_T / d x_{T-k}`` for every lag ``k`` up to ``horizon``, by products of one-step Jacobians.
+
+    The trajectory runs from ``x0`` for ``t_transient`` and then ``horizon`` more; ``T`` is its end. Going
+    back from ``T``, the product of the step Jacobians of the same scheme the state followed (a map's own
+    step; for a flow RK4 or Euler with step ``dt``: the gradient through the solver) is accumulated with
+    rescaling, so norms far beyond the floating-point range are still exact in their logarithm.
+
+    Arguments:
+        sys_or_map: a flow or a map (RateRNN Euler map, GRU, LSTM, linear / diagonal / selective SSMs, ...).
+        x0: ``(n,)`` or ``(B, n)`` initial states.
+        horizon: largest lag, in time units (flow) or iterations (map).
+        inputs: ``None``, a constant ``(m,)`` / ``(B, m)``, a flow's :class:`~ctrnn.inputs.Input`, or a map's
+            sequence ``(T, B, m)`` covering the transient and the horizon.
+        part: a block of the state: a name from the model's ``state_parts()`` (LSTM: ``"h"`` or ``"c"``, the
+            cell path), a slice or indices; the result is the block ``d x_T[part] / d x_{T-k}[part]``.
+        n_singular: leading singular values kept per lag.
+        max_lags: at most this many lags are recorded (evenly spaced; always including 1 and the horizon).
+        fit_from: the rate is fitted over lags from this fraction of the horizon on.
+
+    Returns:
+        :class:`GradientPropagation`.
+
+    Raises:
+        ValueError: bad shapes or non-positive ``horizon`` / ``dt``. DivergenceError: the trajectory blew up.
+    """
+    is_map = check_dynamics(sys_or_map, "gradient_propagation")
+    x = check_states(sys_or_map, x0, "x0")
+    x = x.reshape(-1, x.shape[-1]) if x.ndim != 1 else x[None]
+    B, n = x.shape
+    h = 1.0 if is_map else float(dt)
+    if not (math.isfinite(h) and h > 0):
+        raise ValueError(f"dt must be positive and finite, got {dt!r}")
+    if not (isinstance(horizon, (int, float)) and math.isfinite(horizon) and horizon > 0):
+        raise ValueError(f"horizon must be positive and finite, got {horizon!r}")
+    if not (isinstance(t_transient, (int, float)) and math.isfinite(t_transient) and t_transient >= 0):
+        raise ValueError(f"t_transient must be >= 0, got {t_transient!r}")
+    if not 0 <= fit_from < 1:
+        raise ValueError(f"fit_from must be in [0, 1), got {fit_from!r}")
+    K = max(1, round(horizon / h))
+    n_tr = round(t_transient / h)
+    name, idx = _part_indices(sys_or_map, part)
+    stepper = TangentStepper(sys_or_map, is_map, dt=h, method=method, inputs=inputs, like=x)
+    available = stepper.steps_available()
+    if available is not None and available < n_tr + K:
+        raise ValueError(f"the input sequence has {available} steps; the transient and horizon need {n_tr + K}")
+    time_step = map_time_step(sys_or_map) if is_map else h
+
+    states = []
+    with torch.no_grad(), TimeProgress(0.0, float(n_tr + 2 * K), "gradient propagation", enabled=progress) as bar:
+        for k in range(n_tr + K):
+            if k >= n_tr:
+                states.append(x)
+            x, _ = stepper.step(x, k)
+            if not bool(torch.isfinite(x).all()):
+                bad = (~torch.isfinite(x).all(-1)).nonzero().flatten().tolist()
+                raise DivergenceError(f"gradient_propagation: the trajectory became non-finite at step {k + 1} "
+                                      f"for initial state(s) {bad[:10]}", time=(k + 1) * h, batch_indices=bad)
+            bar.update(k + 1)
+        record = sorted(set(torch.linspace(1, K, min(K, max_lags)).round().long().tolist()))
+        eye = torch.eye(n, dtype=x.dtype, device=x.device).expand(B, n, n)
+        M = eye[:, idx, :].clone()  # rows of d x_T[part] / d x_{T-k}, rescaled
+        log_scale = torch.zeros(B, dtype=torch.float64, device=x.device)
+        svals = []
+        for lag in range(1, K + 1):
+            k = n_tr + K - lag  # the step that took x_k to x_{k+1}
+            _, D = stepper.step(states[k - n_tr], k, eye)
+            M = M @ D
+            size = M.abs().amax(dim=(-2, -1)).clamp_min(torch.finfo(M.real.dtype).tiny)
+            M = M / size[:, None, None].to(M.dtype)
+            log_scale += size.double().log()
+            if lag in record:
+                s = torch.linalg.svdvals(M[:, :, idx]).double()
+                svals.append((s[:, :n_singular].log() + log_scale[:, None]).exp())
+            bar.update(n_tr + K + lag)
+    singular_values = torch.stack(svals, 1)  # (B, L, s)
+    lags = torch.tensor(record, dtype=torch.long)
+    lag_times = lags.double() * (time_step if time_step is not None else 1.0)
+    norms_t = singular_values[..., 0]
+    mean_log = norms_t.clamp_min(torch.finfo(torch.float64).tiny).log().mean(0)
+    start = fit_from * float(lag_times[-1])
+    fit = lag_times >= start
+    if int(fit.sum()) < 2:
+        fit = torch.ones_like(fit)
+    A = torch.stack([lag_times[fit], torch.ones(int(fit.sum()), dtype=torch.float64)], -1)
+    slope, intercept = torch.linalg.lstsq(A, mean_log[fit].cpu()[:, None]).solution[:, 0].tolist()
+    return GradientPropagation(
+        lags=lags, lag_times=lag_times, norms=norms_t, singular_values=singular_values, rate=slope,
+        fit_from=float(lag_times[fit][0]), part=name, is_map=is_map,
+        metadata={"system": describe(sys_or_map), "dt": time_step, "horizon_steps": K, "t_transient": n_tr * h,
+                  "intercept": intercept, "method": None if is_map else method, "initial_states": B})

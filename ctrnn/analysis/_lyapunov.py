@@ -1,0 +1,273 @@
+"""Lyapunov spectra by QR re-orthonormalisation of tangent vectors (Benettin et al. 1980; Shimada &
+Nagashima 1979), with Kaplan-Yorke dimension, entropy rate and batch-means standard errors."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .._errors import DivergenceError
+from .._progress import TimeProgress
+from ..discretize._base import DiscreteMap
+from ..systems._base import System
+from ..systems._rate import make_generator
+from ._common import check_dynamics, check_states, describe
+from ._tangent import TangentStepper, map_time_step
+
+
+@dataclass(frozen=True, eq=False)
+class LyapunovSpectrum:
+    """The ``k`` leading Lyapunov exponents.
+
+    Attributes:
+        exponents: ``(k,)`` averaged over the initial states, in Gram-Schmidt order (largest first), per
+            unit time for a flow and per iteration for a map (see :meth:`per_unit_time`).
+        stderr: ``(k,)`` standard errors from batch means (time blocks of every initial state).
+        per_state: ``(B, k)`` each initial state's exponents.
+        times: ``(R,)`` times at which ``running`` was recorded (after the transients).
+        running: ``(R, k)`` the running estimate (mean over states) at those times.
+        kaplan_yorke_dimension: ``j + (l_1 + ... + l_j) / |l_{j+1}|`` with ``j`` the largest index whose
+            partial sum is non-negative; only a lower bound when ``k < n`` and all partial sums are positive.
+        entropy: sum of the positive exponents (Pesin's upper bound on the KS entropy), same units.
+        is_map: exponents are per iteration (map) or per unit time (flow).
+        time_step: the flow's integration step, or the map's ``dt`` when it has one (else ``None``).
+        n: the state dimension.
+    """
+
+    exponents: torch.Tensor
+    stderr: torch.Tensor
+    per_state: torch.Tensor
+    times: torch.Tensor
+    running: torch.Tensor
+    kaplan_yorke_dimension: float
+    entropy: float
+    is_map: bool
+    time_step: float | None
+    n: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def largest(self) -> float:
+        return float(self.exponents[0])
+
+    @property
+    def chaotic(self) -> bool:
+        """Largest exponent positive by more than three standard errors."""
+        return self.largest > 3 * float(self.stderr[0])
+
+    def per_unit_time(self) -> torch.Tensor:
+        """Exponents per unit time: a map's per-iteration exponents divided by its ``dt``."""
+        if not self.is_map:
+            return self.exponents
+        if self.time_step is None:
+            raise ValueError("this map has no dt, so its exponents exist per iteration only")
+        return self.exponents / self.time_step
+
+    def summary(self) -> str:
+        unit = "per iteration" if self.is_map else "per unit time"
+        lead = ", ".join(f"{float(e):+.4f} ± {float(s):.4f}" for e, s in zip(self.exponents[:4], self.stderr[:4]))
+        more = f" (+{len(self.exponents) - 4} more)" if len(self.exponents) > 4 else ""
+        return (f"Lyapunov exponents ({unit}): {lead}{more}; sum {float(self.exponents.sum()):+.6g}; "
+                f"Kaplan-Yorke dimension {self.kaplan_yorke_dimension:.4f}; entropy {self.entropy:.4g}; "
+                f"{'chaotic' if self.chaotic else 'not chaotic'}")
+
+    def plot(self, *, title: str | None = None):
+        """Left: the spectrum with error bars. Right: running estimates of the leading exponents. Returns a Figure."""
+        import matplotlib.pyplot as plt
+
+        from ..plot import PALETTE, STYLE
+
+        unit = "per iteration" if self.is_map else "per time constant"
+        with plt.rc_context(STYLE):
+            fig, (ax_s, ax_r) = plt.subplots(1, 2, figsize=(10, 4.2))
+            idx = torch.arange(1, len(self.exponents) + 1)
+            ax_s.errorbar(idx, self.exponents.cpu(), yerr=self.stderr.cpu(), fmt="o", ms=3, color=PALETTE[0],
+                          ecolor="0.5", capsize=2)
+            ax_s.axhline(0.0, color="0.5", lw=1, ls="--")
+            ax_s.set_xlabel("index i")
+            ax_s.set_ylabel(f"exponent lambda_i ({unit})")
+            ax_s.set_title(f"spectrum: lambda_1 = {self.largest:+.4f}, D_KY = {self.kaplan_yorke_dimension:.3f}")
+            for i in range(min(4, len(self.exponents))):
+                ax_r.plot(self.times.cpu(), self.running[:, i].cpu(), color=PALETTE[i], lw=1, label=f"lambda_{i + 1}")
+            ax_r.axhline(0.0, color="0.5", lw=1, ls="--")
+            ax_r.set_xlabel("iterations" if self.is_map else "time t (time constants)")
+            ax_r.set_ylabel("running estimate")
+            ax_r.set_title("convergence of the leading exponents")
+            ax_r.legend(frameon=False, fontsize=7)
+            fig.suptitle(title or self.metadata.get("system", ""), fontsize=9)
+            fig.tight_layout()
+        return fig
+
+    def save(self, path: str) -> None:
+        from ..io import save_result
+
+        names = ("exponents", "stderr", "per_state", "times", "running")
+        save_result(path, "LyapunovSpectrum", {k: getattr(self, k) for k in names},
+                    {"kaplan_yorke_dimension": self.kaplan_yorke_dimension, "entropy": self.entropy,
+                     "is_map": self.is_map, "time_step": self.time_step, "n": self.n, "metadata": self.metadata})
+
+    @classmethod
+    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> LyapunovSpectrum:
+        return cls(**tensors, **meta)
+
+
+def kaplan_yorke_dimension(exponents: torch.Tensor) -> float:
+    """``j + S_j / |l_{j+1}|`` for exponents sorted in decreasing order, ``S_j`` the largest non-negative
+    partial sum (Kaplan & Yorke 1979); 0 when ``l_1 < 0``, the count of exponents when every partial sum is
+    non-negative."""
+    lam = torch.sort(exponents.double().cpu(), descending=True).values
+    sums = torch.cumsum(lam, 0)
+    nonneg = (sums >= 0).nonzero().flatten()
+    if nonneg.numel() == 0:
+        return 0.0
+    j = int(nonneg[-1]) + 1  # number of exponents in the largest non-negative partial sum
+    if j == lam.numel():
+        return float(j)
+    return j + float(sums[j - 1]) / abs(float(lam[j]))
+
+
+def _as_count(value: float, step: float, name: str) -> int:
+    """``value / step`` as a whole number of steps (at least one); ``value`` must be positive and finite."""
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+    return max(1, round(value / step))
+
+
+def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | None = None, t_transient: float = 100.0,
+                      t_total: float = 1000.0, qr_interval: float | None = None, dt: float = 0.01,
+                      method: str = "rk4", t_transient_vectors: float | None = None, inputs: Any = None,
+                      n_blocks: int = 10, max_norm: float = 1e8, seed: int | torch.Generator | None = 0,
+                      progress: bool = False, running_points: int = 1000) -> LyapunovSpectrum:
+    """The ``k`` leading Lyapunov exponents of a flow or a map, averaged over initial states.
+
+    The state and ``k`` tangent vectors advance with the same scheme (for a flow: RK4 or Euler with step
+    ``dt``, the vectors through the model's Jacobian-vector product, so a rate network never forms its
+    Jacobian); every ``qr_interval`` the vectors are re-orthonormalised by QR and ``log |R_ii|`` accumulates.
+    First the state runs alone for ``t_transient``, then the vectors run for ``t_transient_vectors`` without
+    counting, so that both have settled before the average starts.
+
+    Arguments:
+        sys_or_map: a flow (:class:`~ctrnn.System`) or a map (:class:`~ctrnn.DiscreteMap`).
+        x0: ``(n,)`` or ``(B, n)`` initial states; every one is followed (batched).
+        k: number of exponents, ``1 <= k <= n`` (default ``n``). ``k = 1`` is the fast largest-exponent estimate.
+        t_transient, t_total, qr_interval, t_transient_vectors: in time units for a flow, iterations for a
+            map. ``qr_interval`` defaults to 1 time unit (a map: ``1/dt`` iterations when it has a ``dt``,
+            else 1); ``t_transient_vectors`` to 10% of ``t_total``.
+        dt, method: a flow's step and scheme (``rk4`` or ``euler``).
+        inputs: a constant input ``(m,)`` or ``(B, m)``.
+        n_blocks: time blocks per state for the batch-means standard errors.
+        max_norm: a state beyond this norm counts as diverged.
+        seed: for the random initial tangent vectors.
+        progress: show a progress bar.
+
+    Returns:
+        :class:`LyapunovSpectrum`.
+
+    Raises:
+        ValueError: non-positive times or steps, ``k`` outside ``1..n``, wrong shapes.
+        DivergenceError: the state or the vectors became non-finite (or left ``max_norm``): the time and the
+            batch elements are named; no partial estimate is returned as if converged.
+    """
+    is_map = check_dynamics(sys_or_map, "lyapunov_spectrum")
+    x = check_states(sys_or_map, x0, "x0")
+    x = x.reshape(-1, x.shape[-1]) if x.ndim != 1 else x[None]
+    B, n = x.shape
+    k = n if k is None else k
+    if not isinstance(k, int) or not 1 <= k <= n:
+        raise ValueError(f"k must be an integer with 1 <= k <= n = {n}, got {k!r}")
+    map_dt = map_time_step(sys_or_map) if is_map else None
+    h = 1.0 if is_map else float(dt)
+    if not is_map and not (math.isfinite(h) and h > 0):
+        raise ValueError(f"dt must be positive and finite, got {dt!r}")
+    if qr_interval is None:
+        qr_interval = 1.0 if not is_map else (max(1, round(1.0 / map_dt)) if map_dt else 1)
+    n_transient = _as_count(t_transient, h, "t_transient")
+    per_qr = _as_count(qr_interval, h, "qr_interval")
+    n_intervals = _as_count(t_total, h * per_qr, "t_total")
+    n_vec = _as_count(0.1 * t_total if t_transient_vectors is None else t_transient_vectors, h * per_qr,
+                      "t_transient_vectors")
+    n_blocks = max(1, min(int(n_blocks), n_intervals))
+    stepper = TangentStepper(sys_or_map, is_map, dt=h, method=method, inputs=inputs, like=x)
+    gen, _ = make_generator(seed)
+    V0 = torch.randn(B, n, k, generator=gen, dtype=torch.float64).to(device=x.device, dtype=x.dtype)
+    V, _ = torch.linalg.qr(V0)
+
+    step_i = 0  # steps taken: the clock of time-dependent inputs
+    interval = h * per_qr
+    block_of = [j * n_blocks // n_intervals for j in range(n_intervals)]
+    block_sums = torch.zeros(n_blocks, B, k, dtype=x.real.dtype, device=x.device)
+    block_time = torch.zeros(n_blocks, dtype=torch.float64)
+    total = torch.zeros(B, k, dtype=x.real.dtype, device=x.device)
+    record_every = max(1, n_intervals // max(1, running_points))
+    times, running = [], []
+
+    last_ok = [0]  # the last step at which every state was checked finite
+
+    def check(x: torch.Tensor, V: torch.Tensor | None, phase: str) -> None:
+        bad = ~torch.isfinite(x).all(-1) | (x.abs().amax(-1) > max_norm)
+        if V is not None:
+            bad = bad | ~torch.isfinite(V).all(dim=(-2, -1))
+        if bool(bad.any()):
+            idx = bad.nonzero().flatten().tolist()
+            a, b = f"{last_ok[0] * h:.6g}", f"{step_i * h:.6g}"
+            when = f"between iterations {a} and {b}" if is_map else f"between t = {a} and t = {b}"
+            raise DivergenceError(
+                f"lyapunov_spectrum: the state diverged (non-finite or |x| > {max_norm:g}) {when}, during {phase}, for initial state(s) {idx[:10]}"
+                f"{' ...' if len(idx) > 10 else ''}; no estimate is returned", time=last_ok[0] * h, batch_indices=idx)
+        last_ok[0] = step_i
+
+    label = "iterations" if is_map else "time"
+    total_steps = n_transient + (n_vec + n_intervals) * per_qr
+    with torch.no_grad(), TimeProgress(0.0, float(total_steps * h), "Lyapunov spectrum", enabled=progress) as bar:
+        chunk = max(1, min(per_qr, 1000))
+        for start in range(0, n_transient, chunk):  # the state alone
+            for _ in range(min(chunk, n_transient - start)):
+                x, _ = stepper.step(x, step_i)
+                step_i += 1
+            check(x, None, "the state's transient")
+            bar.update(step_i * h)
+        for j in range(n_vec + n_intervals):
+            for _ in range(per_qr):
+                x, V = stepper.step(x, step_i, V)
+                step_i += 1
+            check(x, V, "the vectors' transient" if j < n_vec else "the measurement")
+            V, R = torch.linalg.qr(V)
+            growth = torch.diagonal(R, dim1=-2, dim2=-1).abs().log()
+            if not bool(torch.isfinite(growth).all()):
+                raise DivergenceError(f"lyapunov_spectrum: the tangent vectors collapsed (R_ii = 0) by {label} "
+                                      f"{step_i * h:.6g}; shorten qr_interval", time=step_i * h)
+            bar.update(step_i * h)
+            if j < n_vec:
+                continue
+            m = j - n_vec
+            total += growth
+            block_sums[block_of[m]] += growth
+            block_time[block_of[m]] += interval
+            if (m + 1) % record_every == 0 or m + 1 == n_intervals:
+                times.append((m + 1) * interval)
+                running.append(total.mean(0) / ((m + 1) * interval))
+
+    elapsed = n_intervals * interval
+    per_state = total / elapsed
+    exponents = per_state.mean(0)
+    block_rates = (block_sums / block_time.to(block_sums)[:, None, None]).reshape(-1, k)
+    count = block_rates.shape[0]
+    stderr = block_rates.std(0, correction=1) / math.sqrt(count) if count > 1 else torch.full_like(exponents, float("nan"))
+    lam = exponents.double().cpu()
+    return LyapunovSpectrum(
+        exponents=exponents, stderr=stderr, per_state=per_state,
+        times=torch.tensor(times, dtype=torch.float64), running=torch.stack(running),
+        kaplan_yorke_dimension=kaplan_yorke_dimension(lam), entropy=float(lam.clamp_min(0).sum()),
+        is_map=is_map, time_step=map_dt if is_map else h, n=n,
+        metadata={"system": describe(sys_or_map), "t_transient": n_transient * h, "t_total": elapsed,
+                  "qr_interval": interval, "t_transient_vectors": n_vec * interval, "method": None if is_map else method,
+                  "initial_states": B, "n_blocks": n_blocks})
+
+
+def largest_lyapunov_exponent(sys_or_map: System | DiscreteMap, x0: Any, **options: Any) -> LyapunovSpectrum:
+    """The fast estimate of the largest exponent alone: one tangent vector, renormalised every
+    ``qr_interval`` (same options as :func:`lyapunov_spectrum`)."""
+    return lyapunov_spectrum(sys_or_map, x0, k=1, **options)

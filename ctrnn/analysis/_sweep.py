@@ -1,0 +1,181 @@
+"""Parameter sweeps of the Lyapunov spectrum: the transition to chaos."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .._validation import as_tensor
+from ..discretize._base import DiscreteMap
+from ..systems._base import System
+from ._lyapunov import LyapunovSpectrum, lyapunov_spectrum
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """Largest exponent, entropy and Kaplan-Yorke dimension against a parameter.
+
+    Attributes:
+        parameter: the swept parameter's name (e.g. ``"g"``).
+        values: ``(V,)`` its values.
+        seeds: the network seeds used at every value.
+        largest: ``(V,)`` mean largest exponent over seeds and initial states; ``largest_stderr`` its
+            standard error (spread over seeds and states, which includes the network-to-network variation).
+        entropy, dimension: ``(V,)`` means over seeds of the entropy (sum of positive exponents) and the
+            Kaplan-Yorke dimension; ``entropy_stderr``, ``dimension_stderr`` their standard errors.
+        per_network: ``(V, S, 3)`` each network's (largest, entropy, dimension).
+        spectra: the full results, ``spectra[v][s]``.
+    """
+
+    parameter: str
+    values: torch.Tensor
+    seeds: list[int]
+    largest: torch.Tensor
+    largest_stderr: torch.Tensor
+    entropy: torch.Tensor
+    entropy_stderr: torch.Tensor
+    dimension: torch.Tensor
+    dimension_stderr: torch.Tensor
+    per_network: torch.Tensor
+    spectra: list[list[LyapunovSpectrum]] = field(repr=False, default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def crossing(self) -> float | None:
+        """The parameter value where the largest exponent first changes sign from negative to positive
+        (linear interpolation between the bracketing values), or ``None``."""
+        lam = self.largest.tolist()
+        v = self.values.tolist()
+        for i in range(len(lam) - 1):
+            if lam[i] < 0 <= lam[i + 1]:
+                return v[i] + (v[i + 1] - v[i]) * (-lam[i]) / (lam[i + 1] - lam[i])
+        return None
+
+    def summary(self) -> str:
+        lines = [f"{self.parameter:>10s} {'lambda_1':>10s} {'± s.e.':>8s} {'entropy':>9s} {'D_KY':>7s}"]
+        for i, v in enumerate(self.values.tolist()):
+            lines.append(f"{v:10.4g} {float(self.largest[i]):+10.4f} {float(self.largest_stderr[i]):8.4f} "
+                         f"{float(self.entropy[i]):9.4f} {float(self.dimension[i]):7.3f}")
+        cross = self.crossing()
+        lines.append(f"largest exponent crosses zero at {self.parameter} = {cross:.4g}" if cross is not None
+                     else "largest exponent does not cross zero in this range")
+        return "\n".join(lines)
+
+    def plot(self, *, title: str | None = None):
+        """Largest exponent with error bars against the parameter (zero line; ``g = 1`` marked for a gain
+        sweep), and entropy and dimension. Returns a Figure."""
+        import matplotlib.pyplot as plt
+
+        from ..plot import PALETTE, STYLE
+
+        v = self.values.cpu()
+        with plt.rc_context(STYLE):
+            fig, (ax_l, ax_d) = plt.subplots(1, 2, figsize=(10, 4.2))
+            ax_l.errorbar(v, self.largest.cpu(), yerr=self.largest_stderr.cpu(), fmt="o-", ms=4, color=PALETTE[0],
+                          capsize=2, label="largest exponent lambda_1")
+            ax_l.axhline(0.0, color="0.5", lw=1, ls="--")
+            if self.parameter == "g":
+                ax_l.axvline(1.0, color=PALETTE[3], lw=1, ls=":", label="g = 1 (N -> infinity transition)")
+            ax_l.set_xlabel(self.parameter)
+            ax_l.set_ylabel("lambda_1 (per time constant)")
+            ax_l.set_title("transition to chaos")
+            ax_l.legend(frameon=False, fontsize=7)
+            ax_d.errorbar(v, self.entropy.cpu(), yerr=self.entropy_stderr.cpu(), fmt="s-", ms=4, color=PALETTE[1],
+                          capsize=2, label="entropy (sum of positive exponents)")
+            ax_d.set_xlabel(self.parameter)
+            ax_d.set_ylabel("entropy rate (per time constant)", color=PALETTE[1])
+            ax_k = ax_d.twinx()
+            ax_k.spines["right"].set_visible(True)
+            ax_k.errorbar(v, self.dimension.cpu(), yerr=self.dimension_stderr.cpu(), fmt="^-", ms=4,
+                          color=PALETTE[2], capsize=2)
+            ax_k.set_ylabel("Kaplan-Yorke dimension", color=PALETTE[2])
+            ax_d.set_title("entropy and attractor dimension")
+            fig.suptitle(title or self.metadata.get("description", ""), fontsize=9)
+            fig.tight_layout()
+        return fig
+
+    def save(self, path: str) -> None:
+        from ..io import save_result
+
+        names = ("values", "largest", "largest_stderr", "entropy", "entropy_stderr", "dimension", "dimension_stderr",
+                 "per_network")
+        save_result(path, "Sweep", {k: getattr(self, k) for k in names},
+                    {"parameter": self.parameter, "seeds": self.seeds, "metadata": self.metadata})
+
+    @classmethod
+    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Sweep:
+        return cls(**tensors, parameter=meta["parameter"], seeds=meta["seeds"], metadata=meta["metadata"])
+
+
+def _mean_and_stderr(x: torch.Tensor) -> tuple[float, float]:
+    x = x.double().flatten()
+    if x.numel() < 2:
+        return float(x.mean()), float("nan")
+    return float(x.mean()), float(x.std(correction=1)) / math.sqrt(x.numel())
+
+
+def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[float], *, parameter: str = "value",
+          seeds: Sequence[int] = (0,), x0: Callable[[System | DiscreteMap, int], torch.Tensor] | None = None,
+          batch: int = 4, progress: bool = False, on_result: Callable[[int, int, LyapunovSpectrum], None] | None = None,
+          completed: Mapping[tuple[int, int], LyapunovSpectrum] | None = None, **options: Any) -> Sweep:
+    """The Lyapunov spectrum at every parameter value and network seed.
+
+    Arguments:
+        build: ``build(value, seed)`` returns the model (or map) at that value, e.g.
+            ``lambda g, seed: ctrnn.RateRNN(200, g=g, seed=seed)``.
+        values: ``(V,)`` parameter values; parameter: its name for tables and plots.
+        seeds: network seeds; each value is measured on every seed's network.
+        x0: ``x0(model, seed)`` initial states ``(B, n)``; default ``batch`` states ``N(0, 1)`` from the seed.
+        on_result: called as ``on_result(value_index, seed_index, spectrum)`` after each run (e.g. to write
+            partial results so that a long sweep can be resumed).
+        completed: results already computed, by ``(value_index, seed_index)`` (a resumed sweep): not run again.
+        options: passed to :func:`lyapunov_spectrum` (``k``, ``t_transient``, ``t_total``, ``dt``, ...).
+
+    Returns:
+        :class:`Sweep`. Each value's standard errors are taken over every (seed, initial state) estimate.
+    """
+    vals = as_tensor(values, "values").double().flatten()
+    if vals.numel() == 0:
+        raise ValueError("give at least one parameter value")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("give at least one seed")
+    from .._progress import TimeProgress
+
+    spectra: list[list[LyapunovSpectrum]] = []
+    per_network = torch.zeros(vals.numel(), len(seeds), 3, dtype=torch.float64)
+    rows: list[tuple[float, float, float, float, float, float]] = []
+    with TimeProgress(0.0, float(vals.numel() * len(seeds)), f"sweep over {parameter}", enabled=progress) as bar:
+        for i, value in enumerate(vals.tolist()):
+            row: list[LyapunovSpectrum] = []
+            for j, seed in enumerate(seeds):
+                if completed is not None and (i, j) in completed:
+                    res = completed[(i, j)]
+                    row.append(res)
+                    per_network[i, j] = torch.tensor([res.largest, res.entropy, res.kaplan_yorke_dimension])
+                    continue
+                model = build(value, seed)
+                if x0 is None:
+                    gen = torch.Generator().manual_seed(seed)
+                    states = torch.randn(batch, model.state_dim, generator=gen, dtype=torch.float64)
+                else:
+                    states = x0(model, seed)
+                res = lyapunov_spectrum(model, states, seed=seed, **options)
+                row.append(res)
+                per_network[i, j] = torch.tensor([res.largest, res.entropy, res.kaplan_yorke_dimension])
+                if on_result is not None:
+                    on_result(i, j, res)
+                bar.update(float(i * len(seeds) + j + 1))
+            spectra.append(row)
+            lead = torch.cat([r.per_state[:, 0] for r in row])  # every seed's every initial state
+            rows.append((*_mean_and_stderr(lead), *_mean_and_stderr(per_network[i, :, 1]),
+                         *_mean_and_stderr(per_network[i, :, 2])))
+    t = torch.tensor(rows, dtype=torch.float64)
+    return Sweep(parameter=parameter, values=vals, seeds=seeds, largest=t[:, 0], largest_stderr=t[:, 1],
+                 entropy=t[:, 2], entropy_stderr=t[:, 3], dimension=t[:, 4], dimension_stderr=t[:, 5],
+                 per_network=per_network, spectra=spectra,
+                 metadata={"description": spectra[0][0].metadata.get("system", ""), "options": {
+                     k: v for k, v in options.items() if isinstance(v, (int, float, str, type(None)))}})

@@ -1,0 +1,255 @@
+"""Lyapunov spectra and gradient propagation against published values, closed forms and autograd."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import ctrnn
+from ctrnn.analysis import kaplan_yorke_dimension
+
+
+def test_lorenz_spectrum_matches_the_published_values():
+    """REFERENCES.md: (0.9059, 0, -14.5723), sum -(sigma + 1 + beta). The allowed errors are the issue's
+    (0.01, 0.01, 0.05); the sum's 1e-3 covers RK4's per-step error in log det at dt = 0.01, about
+    dt^4 |lambda|^5 / 120 ~ 3e-4 per unit time for the Jacobian's largest |lambda| ~ 22."""
+    gen = torch.Generator().manual_seed(0)
+    x0 = torch.randn(64, 3, generator=gen) * 5 + torch.tensor([0.0, 0.0, 25.0])
+    les = ctrnn.lyapunov_spectrum(ctrnn.systems.Lorenz(), x0, t_transient=20, t_total=200, dt=0.01,
+                                  t_transient_vectors=20)
+    lam = les.exponents.tolist()
+    assert abs(lam[0] - 0.9059) < 0.01 and abs(lam[1]) < 0.01 and abs(lam[2] + 14.5723) < 0.05, lam
+    assert abs(sum(lam) + (10 + 1 + 8 / 3)) < 1e-3
+    assert abs(les.kaplan_yorke_dimension - 2.0621) < 0.01 and les.chaotic
+    assert abs(les.entropy - lam[0]) < 0.01  # only lambda_1 is clearly positive
+    assert les.running.shape == (len(les.times), 3) and abs(float(les.running[-1, 0]) - lam[0]) < 1e-12
+    assert bool((les.stderr > 0).all()) and float(les.stderr[0]) < 0.01
+
+
+def test_zero_diagonal_rate_network_sums_to_minus_n():
+    """tr J = -N everywhere when J_ii = 0, so the flow's exponents sum to -N exactly (RK4's error in
+    log det is O(dt^5) per step: 1e-6 relative holds at dt = 0.05)."""
+    n = 40
+    net = ctrnn.RateRNN(n, g=2.0, zero_diagonal=True, seed=1)
+    x0 = torch.randn(3, n, generator=torch.Generator().manual_seed(0))
+    les = ctrnn.lyapunov_spectrum(net, x0, t_transient=10, t_total=40, dt=0.05, t_transient_vectors=5)
+    assert abs(float(les.exponents.sum()) / -n - 1) < 1e-6
+
+
+def test_euler_map_sums_to_its_log_determinant():
+    """The Euler map's exponents sum to the time average of log|det dF| along the orbit, checked here by
+    slogdet of explicit Jacobians on an independent rollout. N ln(1 - dt)/dt (REFERENCES.md) is that
+    average's leading term and is exact when W D is nilpotent: a feed-forward (strictly lower-triangular)
+    W. For a random W it is off by O(dt tr((WD)^2)/N), printed here, not asserted."""
+    n, dt = 30, 0.1
+    target = n * math.log(1 - dt) / dt
+    ff = ctrnn.RateRNN(n, g=2.0, zero_diagonal=True, seed=3)
+    with torch.no_grad():
+        ff.W.copy_(torch.tril(ff.W, diagonal=-1))
+    x0 = torch.randn(2, n, generator=torch.Generator().manual_seed(1))
+    les = ctrnn.lyapunov_spectrum(ctrnn.discretize(ff, dt), x0, t_transient=20, t_total=200, qr_interval=10)
+    assert les.is_map and les.time_step == pytest.approx(dt)
+    assert abs(float(les.per_unit_time().sum()) / target - 1) < 1e-6
+
+    net = ctrnn.RateRNN(n, g=2.0, zero_diagonal=True, seed=1)
+    euler = ctrnn.discretize(net, dt)
+    les = ctrnn.lyapunov_spectrum(euler, x0, t_transient=20, t_total=200, qr_interval=10, t_transient_vectors=20)
+    with torch.no_grad():
+        states = euler.rollout(x0, steps=20 + 20 + 200)  # x_1 .. x_240
+        measured = torch.cat([x0[None], states])[40:240]  # the states the measured steps start from
+        logdet = torch.linalg.slogdet(euler.jacobian(measured)).logabsdet.sum(0).mean() / 200
+    assert abs(float(les.exponents.sum()) / float(logdet) - 1) < 1e-10
+    print(f"random W: sum per unit time {float(les.per_unit_time().sum()):.6f} vs N ln(1-dt)/dt {target:.6f}")
+
+
+def test_subcritical_network_spectrum_is_the_origins_eigenvalues():
+    """g < 1: every orbit falls to the origin, so the exponents are Re eig(-I + W) (sorted). Complex pairs
+    converge like log(cond)/T (their Gram-Schmidt split oscillates), hence many states and a long run."""
+    n = 16
+    net = ctrnn.RateRNN(n, g=0.5, seed=2)
+    x0 = torch.randn(16, n, generator=torch.Generator().manual_seed(0))
+    les = ctrnn.lyapunov_spectrum(net, x0, t_transient=50, t_total=1000, dt=0.1, t_transient_vectors=50)
+    expected = torch.sort(torch.linalg.eigvals(-torch.eye(n) + net.W.detach()).real, descending=True).values
+    assert float((les.exponents - expected).abs().max()) < 1e-3
+    assert not les.chaotic and les.kaplan_yorke_dimension == 0.0 and les.entropy == 0.0
+
+
+def test_largest_exponent_changes_sign_across_the_transition():
+    """N = 200: negative at g = 0.5, positive at g = 3 (Sompolinsky et al. 1988)."""
+    n = 200
+    x0 = torch.randn(2, n, generator=torch.Generator().manual_seed(0))
+    signs = []
+    for g in (0.5, 3.0):
+        le = ctrnn.largest_lyapunov_exponent(ctrnn.RateRNN(n, g=g, seed=0), x0, t_transient=50, t_total=100, dt=0.1)
+        assert le.exponents.shape == (1,)
+        signs.append(le.largest)
+    assert signs[0] < -0.1 and signs[1] > 0.05, signs
+
+
+def test_linear_flow_exponents_are_the_real_parts_of_its_eigenvalues():
+    """dx/dt = A x. A normal A (rotation blocks; complex pairs) and a non-normal A with real eigenvalues
+    both converge to machine-level error once the vectors have aligned; the RK4 error in each exponent,
+    |lambda|^5 dt^4 / 120, is below 1e-9 at dt = 0.02."""
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    blocks = np.zeros((6, 6))
+    for i, (a, b) in enumerate([(-0.3, 1.0), (-0.8, 2.0), (-1.5, 0.5)]):
+        blocks[2 * i:2 * i + 2, 2 * i:2 * i + 2] = [[a, b], [-b, a]]
+    upper = np.triu(rng.standard_normal((5, 5)), 1) + np.diag([-0.2, -0.5, -0.9, -1.4, -2.0])
+    P = rng.standard_normal((5, 5))
+    for A in (Q @ blocks @ Q.T, P @ upper @ np.linalg.inv(P)):
+        system = ctrnn.LinearSSM(torch.tensor(A), torch.zeros(A.shape[0], 1))
+        x0 = torch.tensor(rng.standard_normal((2, A.shape[0])))
+        les = ctrnn.lyapunov_spectrum(system, x0, t_transient=1, t_total=100, dt=0.02, t_transient_vectors=50)
+        expected = np.sort(np.linalg.eigvals(A).real)[::-1]
+        np.testing.assert_allclose(les.exponents.numpy(), expected, rtol=0, atol=1e-6)
+
+
+def test_kaplan_yorke_dimension_by_hand():
+    assert kaplan_yorke_dimension(torch.tensor([0.9059, 0.0, -14.5723])) == pytest.approx(2 + 0.9059 / 14.5723)
+    assert kaplan_yorke_dimension(torch.tensor([-0.1, -1.0])) == 0.0
+    assert kaplan_yorke_dimension(torch.tensor([0.5, 0.2])) == 2.0  # every partial sum positive: a lower bound
+    # sorted: 1.0, -0.5, -3.0; partial sums 1.0, 0.5, -2.5: j = 2
+    assert kaplan_yorke_dimension(torch.tensor([1.0, -3.0, -0.5])) == pytest.approx(2 + 0.5 / 3.0)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"t_transient": 0.0}, "t_transient must be positive"),
+    ({"qr_interval": -1.0}, "qr_interval must be positive"),
+    ({"t_total": float("nan")}, "t_total must be positive"),
+    ({"k": 4}, "1 <= k <= n = 3"),
+    ({"dt": 0.0}, "dt must be positive"),
+    ({"method": "dopri5"}, "unknown method 'dopri5'"),
+])
+def test_lyapunov_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ctrnn.lyapunov_spectrum(ctrnn.systems.Lorenz(), torch.ones(3), **kwargs)
+
+
+def test_a_diverging_run_is_an_error_not_a_result():
+    blowup = ctrnn.VectorField(lambda t, x, u: x**2, 2)
+    with pytest.raises(ctrnn.DivergenceError, match="diverged") as info:
+        ctrnn.lyapunov_spectrum(blowup, torch.tensor([[0.1, 0.1], [2.0, 2.0]]), t_transient=5, t_total=20, dt=0.01)
+    # x = 2 blows up at t = 1/2: the last time every state was seen finite is before it
+    assert info.value.batch_indices == (1,) and info.value.time < 0.5 and "between t = 0 and t = 1" in str(info.value)
+    with pytest.raises(ctrnn.DivergenceError, match="during the measurement"):
+        ctrnn.lyapunov_spectrum(ctrnn.VectorField(lambda t, x, u: x + x**3, 1), torch.tensor([1e-2]),
+                                t_transient=1, t_total=200, dt=0.01, t_transient_vectors=1)
+
+
+def test_spectrum_plot_save_load(tmp_path):
+    les = ctrnn.lyapunov_spectrum(ctrnn.systems.Lorenz(), torch.tensor([1.0, 1.0, 20.0]), t_transient=5, t_total=10)
+    fig = les.plot()
+    ax_s, ax_r = fig.axes
+    assert np.allclose(ax_s.containers[0].lines[0].get_ydata(), les.exponents.numpy())
+    assert np.allclose(ax_r.lines[0].get_ydata(), les.running[:, 0].numpy())
+    les.save(str(tmp_path / "les.safetensors"))
+    back = ctrnn.load(tmp_path / "les.safetensors")
+    assert torch.equal(back.exponents, les.exponents) and back.kaplan_yorke_dimension == les.kaplan_yorke_dimension
+
+
+# -- gradient propagation ------------------------------------------------------------------------------
+def _autograd_norms(step, x, lags):
+    """Spectral norms and singular values of d x_T / d x_{T-k} by autograd through ``lags`` steps."""
+    states = [x]
+    for _ in range(max(lags)):
+        states.append(step(states[-1]))
+    out = {}
+    for k in lags:
+        def through(y, k=k):
+            for _ in range(k):
+                y = step(y)
+            return y
+        J = torch.autograd.functional.jacobian(through, states[-1 - k])
+        out[k] = torch.linalg.svdvals(J)
+    return out
+
+
+@pytest.mark.parametrize("kind", ["map", "flow"])
+def test_gradient_propagation_agrees_with_autograd(kind):
+    net = ctrnn.RateRNN(6, g=2.0, seed=0)
+    x0 = torch.randn(6, generator=torch.Generator().manual_seed(0))
+    if kind == "map":
+        obj = ctrnn.discretize(net, 0.1)
+        step = obj.step
+    else:
+        obj = ctrnn.discretize(net, 0.05, scheme="rk4")  # the same RK4 step the flow's tangent uses
+        step = obj.step
+    gp = ctrnn.gradient_propagation(obj if kind == "map" else net, x0, horizon=8 if kind == "map" else 0.4,
+                                    t_transient=2 if kind == "map" else 0.1, dt=0.05, n_singular=6)
+    x_start = x0[None]
+    for _ in range(2):
+        x_start = step(x_start)
+    ref = _autograd_norms(lambda y: step(y[None])[0], x_start[0].detach(), list(range(1, 9)))
+    for i, lag in enumerate(gp.lags.tolist()):
+        np.testing.assert_allclose(gp.singular_values[0, i].numpy(), ref[lag].numpy(), rtol=1e-10, atol=0)
+
+
+def test_gradient_rate_matches_the_largest_exponent():
+    """Same model (a chaotic N = 128 network's Euler map), same states and window: the fitted growth rate of
+    ||d x_T / d x_{T-k}|| and the largest Lyapunov exponent agree to 5% (measured: 0.2%)."""
+    net = ctrnn.RateRNN(128, g=3.0, seed=0)
+    x0 = torch.randn(4, 128, generator=torch.Generator().manual_seed(0))
+    euler = ctrnn.discretize(net, 0.1)
+    gp = ctrnn.gradient_propagation(euler, x0, horizon=2000, t_transient=1000, fit_from=0.1)
+    le = ctrnn.largest_lyapunov_exponent(euler, x0, t_transient=1000, t_total=2000, t_transient_vectors=10,
+                                         qr_interval=10)
+    lam = float(le.per_unit_time()[0])
+    assert lam > 0.05 and abs(gp.rate / lam - 1) < 0.05, (gp.rate, lam)
+    assert gp.metadata["dt"] == pytest.approx(0.1) and float(gp.lag_times[-1]) == pytest.approx(200.0)
+
+
+def test_gated_and_ssm_maps_and_the_lstm_cell_path(tmp_path):
+    torch.manual_seed(0)
+    lstm = ctrnn.discretize(ctrnn.LSTMODE(8, 1, seed=0), 1.0)
+    x0 = torch.randn(2, 16, generator=torch.Generator().manual_seed(0)) * 0.5
+    through_h = ctrnn.gradient_propagation(lstm, x0, horizon=40, part="h")
+    through_c = ctrnn.gradient_propagation(lstm, x0, horizon=40, part="c")
+    assert through_h.part == "h" and through_c.singular_values.shape[-1] == 8
+    # the cell path carries gradients further than the hidden state (the LSTM's point)
+    assert through_c.rate > through_h.rate
+    lru = ctrnn.DiagonalSSM.lru(8, 1, seed=0)
+    dmap = ctrnn.discretize(lru, 1.0, scheme="zoh")
+    gp = ctrnn.gradient_propagation(dmap, torch.zeros(8, dtype=torch.complex128), horizon=50)
+    # a linear diagonal map: ||A^k|| = max |Abar|^k exactly, so the rate is log max |Abar|
+    assert gp.rate == pytest.approx(math.log(float(dmap.Abar.abs().max())), abs=1e-12)
+    gru = ctrnn.discretize(ctrnn.GRUODE(8, 1, seed=0), 1.0)
+    sel = ctrnn.discretize(ctrnn.SelectiveSSM(2, 4, seed=0), 0.5, scheme="zoh")
+    results = {"LSTM (c)": through_c, "LSTM (h)": through_h, "LRU": gp,
+               "GRU": ctrnn.gradient_propagation(gru, torch.zeros(8), horizon=40),
+               "selective SSM": ctrnn.gradient_propagation(sel, torch.zeros(8), horizon=40, inputs=torch.ones(1, 2))}
+    fig = ctrnn.compare_gradient_propagation(results)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert [lbl.split(":")[0] for lbl in labels] == list(results)
+    gp.save(str(tmp_path / "gp.safetensors"))
+    assert ctrnn.load(tmp_path / "gp.safetensors").rate == gp.rate
+    with pytest.raises(ValueError, match="unknown state part 'q'.*all, h, c"):
+        ctrnn.gradient_propagation(lstm, x0, horizon=5, part="q")
+    with pytest.raises(ValueError, match="horizon must be positive"):
+        ctrnn.gradient_propagation(lstm, x0, horizon=0)
+
+
+def test_gain_sweep_crosses_zero_near_one(tmp_path):
+    """The largest exponent of dx/dt = -x + g J tanh(x) against g for N = 100: negative for g < 1,
+    positive at g = 3, crossing between 1 and 3 (finite N and finite runs move the transition above 1:
+    at N = 100 some g = 2 networks still settle on cycles)."""
+    done = []
+    result = ctrnn.sweep(lambda g, seed: ctrnn.RateRNN(100, g=g, seed=seed), [0.5, 1.0, 3.0], parameter="g",
+                         seeds=[0, 1], batch=2, k=1, t_transient=50, t_total=100, dt=0.1,
+                         on_result=lambda i, j, res: done.append((i, j)))
+    assert len(done) == 6 and result.per_network.shape == (3, 2, 3)
+    lam = result.largest.tolist()
+    assert lam[0] < -0.3 and lam[1] < 0 < lam[2], lam
+    assert 1.0 < result.crossing() < 3.0
+    # the mean is over every network's every initial state
+    every = torch.cat([r.per_state[:, 0] for r in result.spectra[2]])
+    assert result.largest[2] == pytest.approx(float(every.mean()), abs=1e-14)
+    ax_l = result.plot().axes[0]
+    assert np.allclose(ax_l.containers[0].lines[0].get_ydata(), result.largest.numpy())
+    result.save(str(tmp_path / "sweep.safetensors"))
+    assert torch.equal(ctrnn.load(tmp_path / "sweep.safetensors").largest, result.largest)
+    # resumed: finished runs are not run again
+    again = ctrnn.sweep(lambda g, seed: pytest.fail("rebuilt a finished run"), [0.5], parameter="g", seeds=[0],
+                        completed={(0, 0): result.spectra[0][0]})
+    assert again.largest[0] == result.spectra[0][0].largest
