@@ -542,19 +542,9 @@ def parse_sweep(text: str, flag: str = "--sweep-input") -> list[float]:
 
 def plane_for(obj: Any, visited: Any) -> dict[str, Any]:
     """The basins' plane: the state plane around the visited states for n = 2, else their top-2 PCA plane."""
-    import torch
+    from ctrnn.analysis import pca_plane, state_plane
 
-    from ctrnn.analysis import pca_plane
-
-    plane = pca_plane(visited)
-    if obj.state_dim == 2:
-        flat = visited.detach().cpu().double().reshape(-1, 2)
-        lo, hi = flat.amin(0), flat.amax(0)
-        pad = 0.15 * (hi - lo).clamp_min(1e-6)
-        plane = {"origin": torch.zeros(2, dtype=torch.float64), "directions": torch.eye(2, dtype=torch.float64),
-                 "extent": (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])),
-                 "axis_labels": ("x0", "x1")}
-    return plane
+    return state_plane(visited) if obj.state_dim == 2 else pca_plane(visited)
 
 
 @app.command("cycles")

@@ -151,10 +151,24 @@ def pca_plane(states: Any, *, margin: float = 0.15) -> dict[str, Any]:
     if x.ndim < 2 or x.shape[-1] < 2:
         raise ValueError(f"a plane needs states of dimension n >= 2, got shape {tuple(x.shape)}")
     proj, components, ratio = principal_components(x.detach().cpu(), 2)
-    flat = proj.reshape(-1, 2)
-    lo, hi = flat.amin(0), flat.amax(0)
-    pad = margin * (hi - lo).clamp_min(1e-6)
-    extent = (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
     labels = tuple(f"PC{i + 1} ({100 * float(r):.1f}% var.)" for i, r in enumerate(ratio))
     mean = x.detach().cpu().double().reshape(-1, x.shape[-1]).mean(0)
-    return {"origin": mean, "directions": components, "extent": extent, "axis_labels": labels}
+    return {"origin": mean, "directions": components, "extent": _padded_extent(proj, margin), "axis_labels": labels}
+
+
+def state_plane(states: Any, *, margin: float = 0.15) -> dict[str, Any]:
+    """The plane of a 2-D state itself, spanning visited states ``(..., 2)`` widened by ``margin``: keyword
+    arguments for :func:`basins`, like :func:`pca_plane`."""
+    x = as_tensor(states, "states")
+    if x.shape[-1] != 2:
+        raise ValueError(f"state_plane takes states of dimension 2, got shape {tuple(x.shape)}")
+    return {"origin": torch.zeros(2, dtype=torch.float64), "directions": torch.eye(2, dtype=torch.float64),
+            "extent": _padded_extent(x.detach().cpu().double(), margin), "axis_labels": ("x0", "x1")}
+
+
+def _padded_extent(points: torch.Tensor, margin: float) -> tuple[float, float, float, float]:
+    """``(a_min, a_max, b_min, b_max)`` of points ``(..., 2)``, each side widened by ``margin`` of the range."""
+    flat = points.reshape(-1, 2)
+    lo, hi = flat.amin(0), flat.amax(0)
+    pad = margin * (hi - lo).clamp_min(1e-6)
+    return float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])
