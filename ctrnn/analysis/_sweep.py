@@ -177,5 +177,6 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
     return Sweep(parameter=parameter, values=vals, seeds=seeds, largest=t[:, 0], largest_stderr=t[:, 1],
                  entropy=t[:, 2], entropy_stderr=t[:, 3], dimension=t[:, 4], dimension_stderr=t[:, 5],
                  per_network=per_network, spectra=spectra,
-                 metadata={"description": spectra[0][0].metadata.get("system", ""), "options": {
+                 metadata={"description": f"Lyapunov exponents over {parameter} = {vals.min().item():g} .. "
+                                          f"{vals.max().item():g}, {len(seeds)} network(s) per value", "options": {
                      k: v for k, v in options.items() if isinstance(v, (int, float, str, type(None)))}})
