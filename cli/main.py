@@ -413,6 +413,13 @@ ANALYSIS_DEFAULTS: dict[str, Any] = {
 }
 
 
+def constant_input(values: list[float]) -> Any:
+    """The config's constant input ``[u0, u1, ...]`` as a float64 tensor (``None`` when empty: zero input)."""
+    import torch
+
+    return torch.tensor(values, dtype=torch.float64) if values else None
+
+
 def load_dynamics(cfg: dict[str, Any], model_file: Path | None, batch: int, scale: float) -> tuple[Any, Any]:
     """The model (or map) to analyse: from ``--model-file`` or the config; and random states."""
 
@@ -466,7 +473,7 @@ def fixed_points_cmd(
         fail("--basins needs a flow (a model, not a map) with at least two state variables")
     if cfg["sweep"]["input"] and obj.input_dim == 0:
         fail("--sweep-input needs a model with inputs")
-    u = torch.tensor(spec["input"], dtype=torch.float64) if spec["input"] else None
+    u = constant_input(spec["input"])
     out_dir = prepare_out(out if out is not None else Path("results") / "fixed-points", force)
     write_config(out_dir / "config.toml", cfg, "ctrnn " + " ".join(sys.argv[1:]))
     with torch.no_grad():
@@ -562,7 +569,6 @@ def cycles_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Find the limit cycle reached from a random start: its period, orbit and Floquet multipliers."""
-    import torch
 
     import ctrnn
 
@@ -570,7 +576,7 @@ def cycles_cmd(
     cfg = resolve_config(ANALYSIS_DEFAULTS, config, flags, set_ or [])
     spec = cfg["search"]
     obj, x0 = load_dynamics(cfg, model_file, 1, spec["x0_scale"])
-    u = torch.tensor(spec["input"], dtype=torch.float64) if spec["input"] else None
+    u = constant_input(spec["input"])
     out_dir = prepare_out(out if out is not None else Path("results") / "cycles", force)
     write_config(out_dir / "config.toml", cfg, "ctrnn " + " ".join(sys.argv[1:]))
     lc = ctrnn.find_limit_cycle(obj, x0[0], inputs=u, t_transient=spec["t_transient"], t_search=spec["t_search"])
@@ -636,7 +642,6 @@ def lyapunov_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Lyapunov spectrum of a model or map: exponents with standard errors, Kaplan-Yorke dimension, entropy."""
-    import torch
 
     import ctrnn
 
@@ -645,7 +650,7 @@ def lyapunov_cmd(
     cfg = resolve_config(LYAPUNOV_DEFAULTS, config, flags, set_ or [])
     spec = cfg["lyapunov"]
     obj, x0 = load_dynamics(cfg, model_file, spec["batch"], spec["x0_scale"])
-    u = torch.tensor(spec["input"], dtype=torch.float64) if spec["input"] else None
+    u = constant_input(spec["input"])
     is_map = isinstance(obj, ctrnn.DiscreteMap)
     options = lyapunov_options(spec, is_map)  # bad values fail before the folder is made
     out_dir = prepare_out(out if out is not None else Path("results") / "lyapunov", force)
@@ -682,6 +687,7 @@ def gradients_cmd(
     import torch
 
     import ctrnn
+    from ctrnn.analysis import map_time_step, state_parts
 
     flags = {"model.kind": model, "gradients.horizon": horizon, "gradients.scheme": scheme, "seed": seed,
              "device": device, "dtype": dtype,
@@ -705,20 +711,17 @@ def gradients_cmd(
     written = [out_dir / "config.toml"]
     results = {}
     for name, (obj, x0) in targets.items():
-        is_map = isinstance(obj, ctrnn.DiscreteMap)
-        per_step = 1.0 if not is_map else (getattr(obj, "dt", None) or 1.0)  # horizon in time units -> iterations
-        horizon_steps = spec["horizon"] / float(per_step) if is_map else spec["horizon"]
-        transient = spec["t_transient"] / float(per_step) if is_map else spec["t_transient"]
-        u = None
-        if obj.input_dim:  # a held zero input: the autonomous picture
-            u = torch.zeros(obj.input_dim, dtype=torch.float64)
-        part = spec["part"] if spec["part"] == "all" or spec["part"] in ctrnn.analysis.state_parts(obj) else "all"
-        label = name if part == "all" else f"{name} ({part})"
-        results[label] = ctrnn.gradient_propagation(obj, x0, horizon=horizon_steps, t_transient=transient,
-                                                    dt=lspec["dt"], part=part, inputs=u, progress=not quiet)
-        if isinstance(obj, ctrnn.DiscreteMap) and "c" in ctrnn.analysis.state_parts(obj) and part == "all":
-            results[f"{name} (cell path c)"] = ctrnn.gradient_propagation(obj, x0, horizon=horizon_steps,
-                                                                          t_transient=transient, part="c", inputs=u)
+        # the config's times are time units; a map counts iterations of its dt
+        per_step = (map_time_step(obj) or 1.0) if isinstance(obj, ctrnn.DiscreteMap) else 1.0
+        u = torch.zeros(obj.input_dim, dtype=torch.float64) if obj.input_dim else None  # held zero: autonomous
+        named = state_parts(obj)
+        part = spec["part"] if spec["part"] in named else "all"
+        parts = [part] + (["c"] if part == "all" and "c" in named else [])  # an LSTM also through its cell path
+        for p in parts:
+            label = name if p == "all" else f"{name} ({'cell path c' if p == 'c' and part == 'all' else p})"
+            results[label] = ctrnn.gradient_propagation(obj, x0, horizon=spec["horizon"] / per_step,
+                                                        t_transient=spec["t_transient"] / per_step, dt=lspec["dt"],
+                                                        part=p, inputs=u, progress=not quiet)
     for label, res in results.items():
         stem = "gradients_" + "".join(ch if ch.isalnum() else "_" for ch in label).strip("_")
         res.save(str(out_dir / f"{stem}.safetensors"))

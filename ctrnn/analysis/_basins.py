@@ -81,7 +81,7 @@ class Basins:
             for i, name in enumerate(self.names):
                 ax.plot([], [], "s", color=colors[i + 1], mec="0.2", label=f"{name} ({100 * self.fractions()[name]:.0f}%)")
             ax.plot([], [], "s", color=colors[0], mec="0.2", label="none of them")
-            for i, (name, pts) in enumerate(self.attractors.items()):  # where each attractor sits on the plane
+            for pts in self.attractors.values():  # where each attractor sits on the plane
                 ab = self.coordinates(pts)
                 ax.plot(ab[:, 0], ab[:, 1], "o" if ab.shape[0] == 1 else "-", color="white", mec="black",
                         lw=2, ms=7, zorder=3)

@@ -3,7 +3,6 @@ exploding gradients read as products of Jacobians along a trajectory)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +13,9 @@ from .._errors import DivergenceError
 from .._progress import TimeProgress
 from ..discretize._base import DiscreteMap
 from ..systems._base import System
-from ._common import check_dynamics, check_states, describe
-from ._tangent import TangentStepper, map_time_step
+from .._validation import check_positive
+from ._common import describe
+from ._tangent import TangentStepper, map_time_step, tangent_problem
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,21 +176,12 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
     Raises:
         ValueError: bad shapes or non-positive ``horizon`` / ``dt``. DivergenceError: the trajectory blew up.
     """
-    is_map = check_dynamics(sys_or_map, "gradient_propagation")
-    x = check_states(sys_or_map, x0, "x0")
-    x = x.reshape(-1, x.shape[-1]) if x.ndim != 1 else x[None]
+    is_map, x, h = tangent_problem(sys_or_map, x0, dt, "gradient_propagation")
     B, n = x.shape
-    h = 1.0 if is_map else float(dt)
-    if not (math.isfinite(h) and h > 0):
-        raise ValueError(f"dt must be positive and finite, got {dt!r}")
-    if not (isinstance(horizon, (int, float)) and math.isfinite(horizon) and horizon > 0):
-        raise ValueError(f"horizon must be positive and finite, got {horizon!r}")
-    if not (isinstance(t_transient, (int, float)) and math.isfinite(t_transient) and t_transient >= 0):
-        raise ValueError(f"t_transient must be >= 0, got {t_transient!r}")
+    K = max(1, round(check_positive(horizon, "horizon") / h))
+    n_tr = 0 if t_transient == 0 else round(check_positive(t_transient, "t_transient") / h)
     if not 0 <= fit_from < 1:
         raise ValueError(f"fit_from must be in [0, 1), got {fit_from!r}")
-    K = max(1, round(horizon / h))
-    n_tr = round(t_transient / h)
     name, idx = _part_indices(sys_or_map, part)
     stepper = TangentStepper(sys_or_map, is_map, dt=h, method=method, inputs=inputs, like=x)
     available = stepper.steps_available()
@@ -209,7 +200,7 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
                 raise DivergenceError(f"gradient_propagation: the trajectory became non-finite at step {k + 1} "
                                       f"for initial state(s) {bad[:10]}", time=(k + 1) * h, batch_indices=bad)
             bar.update(k + 1)
-        record = sorted(set(torch.linspace(1, K, min(K, max_lags)).round().long().tolist()))
+        record = set(torch.linspace(1, K, min(K, max_lags)).round().long().tolist())
         eye = torch.eye(n, dtype=x.dtype, device=x.device).expand(B, n, n)
         M = eye[:, idx, :].clone()  # rows of d x_T[part] / d x_{T-k}, rescaled
         log_scale = torch.zeros(B, dtype=torch.float64, device=x.device)
@@ -226,7 +217,7 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
                 svals.append((s[:, :n_singular].log() + log_scale[:, None]).exp())
             bar.update(n_tr + K + lag)
     singular_values = torch.stack(svals, 1)  # (B, L, s)
-    lags = torch.tensor(record, dtype=torch.long)
+    lags = torch.tensor(sorted(record), dtype=torch.long)
     lag_times = lags.double() * (time_step if time_step is not None else 1.0)
     norms_t = singular_values[..., 0]
     mean_log = norms_t.clamp_min(torch.finfo(torch.float64).tiny).log().mean(0)

@@ -14,8 +14,9 @@ from .._progress import TimeProgress
 from ..discretize._base import DiscreteMap
 from ..systems._base import System
 from ..systems._rate import make_generator
-from ._common import check_dynamics, check_states, describe
-from ._tangent import TangentStepper, map_time_step
+from .._validation import check_positive
+from ._common import describe
+from ._tangent import TangentStepper, map_time_step, tangent_problem
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,9 +132,7 @@ def kaplan_yorke_dimension(exponents: torch.Tensor) -> float:
 
 def _as_count(value: float, step: float, name: str) -> int:
     """``value / step`` as a whole number of steps (at least one); ``value`` must be positive and finite."""
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value!r}")
-    return max(1, round(value / step))
+    return max(1, round(check_positive(value, name) / step))
 
 
 def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | None = None, t_transient: float = 100.0,
@@ -171,17 +170,12 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
         DivergenceError: the state or the vectors became non-finite (or left ``max_norm``): the time and the
             batch elements are named; no partial estimate is returned as if converged.
     """
-    is_map = check_dynamics(sys_or_map, "lyapunov_spectrum")
-    x = check_states(sys_or_map, x0, "x0")
-    x = x.reshape(-1, x.shape[-1]) if x.ndim != 1 else x[None]
+    is_map, x, h = tangent_problem(sys_or_map, x0, dt, "lyapunov_spectrum")
     B, n = x.shape
     k = n if k is None else k
     if not isinstance(k, int) or not 1 <= k <= n:
         raise ValueError(f"k must be an integer with 1 <= k <= n = {n}, got {k!r}")
     map_dt = map_time_step(sys_or_map) if is_map else None
-    h = 1.0 if is_map else float(dt)
-    if not is_map and not (math.isfinite(h) and h > 0):
-        raise ValueError(f"dt must be positive and finite, got {dt!r}")
     if qr_interval is None:
         qr_interval = 1.0 if not is_map else (max(1, round(1.0 / map_dt)) if map_dt else 1)
     n_transient = _as_count(t_transient, h, "t_transient")
@@ -204,20 +198,21 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
     record_every = max(1, n_intervals // max(1, running_points))
     times, running = [], []
 
-    last_ok = [0]  # the last step at which every state was checked finite
+    last_ok = 0  # the last step at which every state was checked finite
 
     def check(x: torch.Tensor, V: torch.Tensor | None, phase: str) -> None:
+        nonlocal last_ok
         bad = ~torch.isfinite(x).all(-1) | (x.abs().amax(-1) > max_norm)
         if V is not None:
             bad = bad | ~torch.isfinite(V).all(dim=(-2, -1))
         if bool(bad.any()):
             idx = bad.nonzero().flatten().tolist()
-            a, b = f"{last_ok[0] * h:.6g}", f"{step_i * h:.6g}"
+            a, b = f"{last_ok * h:.6g}", f"{step_i * h:.6g}"
             when = f"between iterations {a} and {b}" if is_map else f"between t = {a} and t = {b}"
             raise DivergenceError(
                 f"lyapunov_spectrum: the state diverged (non-finite or |x| > {max_norm:g}) {when}, during {phase}, for initial state(s) {idx[:10]}"
-                f"{' ...' if len(idx) > 10 else ''}; no estimate is returned", time=last_ok[0] * h, batch_indices=idx)
-        last_ok[0] = step_i
+                f"{' ...' if len(idx) > 10 else ''}; no estimate is returned", time=last_ok * h, batch_indices=idx)
+        last_ok = step_i
 
     label = "iterations" if is_map else "time"
     total_steps = n_transient + (n_vec + n_intervals) * per_qr

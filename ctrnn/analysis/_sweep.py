@@ -152,22 +152,19 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
         for i, value in enumerate(vals.tolist()):
             row: list[LyapunovSpectrum] = []
             for j, seed in enumerate(seeds):
-                if completed is not None and (i, j) in completed:
-                    res = completed[(i, j)]
-                    row.append(res)
-                    per_network[i, j] = torch.tensor([res.largest, res.entropy, res.kaplan_yorke_dimension])
-                    continue
-                model = build(value, seed)
-                if x0 is None:
-                    gen = torch.Generator().manual_seed(seed)
-                    states = torch.randn(batch, model.state_dim, generator=gen, dtype=torch.float64)
-                else:
-                    states = x0(model, seed)
-                res = lyapunov_spectrum(model, states, seed=seed, **options)
+                res = None if completed is None else completed.get((i, j))
+                if res is None:
+                    model = build(value, seed)
+                    if x0 is None:
+                        gen = torch.Generator().manual_seed(seed)
+                        states = torch.randn(batch, model.state_dim, generator=gen, dtype=torch.float64)
+                    else:
+                        states = x0(model, seed)
+                    res = lyapunov_spectrum(model, states, seed=seed, **options)
+                    if on_result is not None:
+                        on_result(i, j, res)
                 row.append(res)
                 per_network[i, j] = torch.tensor([res.largest, res.entropy, res.kaplan_yorke_dimension])
-                if on_result is not None:
-                    on_result(i, j, res)
                 bar.update(float(i * len(seeds) + j + 1))
             spectra.append(row)
             lead = torch.cat([r.per_state[:, 0] for r in row])  # every seed's every initial state

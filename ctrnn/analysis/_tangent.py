@@ -8,13 +8,23 @@ from typing import Any
 
 import torch
 
-from .._validation import as_tensor, check_finite
+from .._validation import as_tensor, check_finite, check_positive
 from ..discretize._base import DiscreteMap
 from ..inputs import Input
 from ..systems._base import System
+from ._common import check_dynamics, check_states
 
 #: schemes for flows: classic RK4 (default) and explicit Euler
 FLOW_SCHEMES = ("rk4", "euler")
+
+
+def tangent_problem(sys_or_map: System | DiscreteMap, x0: Any, dt: float, verb: str) -> tuple[bool, torch.Tensor, float]:
+    """``(is_map, x (B, n), step)``: the dynamics checked, the initial states as a batch, and the step a
+    flow's scheme takes (``dt``, checked) or a map's (one iteration)."""
+    is_map = check_dynamics(sys_or_map, verb)
+    x = check_states(sys_or_map, x0, "x0")
+    x = x.reshape(-1, x.shape[-1]) if x.ndim != 1 else x[None]
+    return is_map, x, 1.0 if is_map else check_positive(dt, "dt")
 
 
 def map_time_step(obj: DiscreteMap) -> float | None:
