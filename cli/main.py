@@ -603,7 +603,9 @@ LYAPUNOV_DEFAULTS: dict[str, Any] = {
     # scheme "auto": each model's standard update (rate/GRU/LSTM: Euler = nn.RNN/GRU/LSTM; SSMs: ZOH), the others
     # through the flow's RK4; "flow": every model through RK4; or any scheme name
     "gradients": {"horizon": 50.0, "t_transient": 20.0, "part": "all", "scheme": "auto", "step": 1.0, "compare": []},
-    "sweep": {"parameter": "model.g", "values": [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0], "seeds": [0, 1, 2]},
+    # networks_per_solve: networks of one architecture advanced together in one batched solve
+    "sweep": {"parameter": "model.g", "values": [0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0], "seeds": [0, 1, 2],
+              "networks_per_solve": 8},
 }
 
 
@@ -770,6 +772,8 @@ def sweep_cmd(
         fail(f"model {cfg['model']['kind']!r} has no parameter {name!r}; choose one of: {', '.join(valid)}")
     if not spec["values"] or not spec["seeds"]:
         fail("sweep.values and sweep.seeds must not be empty")
+    if not isinstance(spec["networks_per_solve"], int) or spec["networks_per_solve"] < 1:
+        fail(f"sweep.networks_per_solve must be an integer >= 1, got {spec['networks_per_solve']!r}")
     options = lyapunov_options(lspec, is_map=False)
     out = out if out is not None else Path("results") / "sweep"
     if resume:
@@ -797,7 +801,8 @@ def sweep_cmd(
         res.save(str(runs / f"v{i}_s{j}.safetensors"))
 
     result = ctrnn.sweep(build, spec["values"], parameter=name, seeds=spec["seeds"], x0=x0, on_result=keep,
-                         completed=completed, progress=not quiet, **options)
+                         completed=completed, networks_per_solve=spec["networks_per_solve"], progress=not quiet,
+                         **options)
     result.save(str(out / "sweep.safetensors"))
     written = [out / "config.toml", out / "sweep.safetensors", runs]
     save_figure(result.plot(), out, "sweep", written)

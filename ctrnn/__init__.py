@@ -18,14 +18,15 @@ from .discretize import (DiscreteMap, DiscretizationError, IteratedMap, LinearMa
                           from_torch, selective_scan, to_torch)
 from .analysis import (FixedPointBranches, FixedPoints, LimitCycle, NoCycleError, find_fixed_points, find_limit_cycle,
                        GradientPropagation, LyapunovSpectrum, compare_gradient_propagation, fixed_point_branches,
-                       gradient_propagation, jacobian, largest_lyapunov_exponent, lyapunov_spectrum, Sweep, sweep)
+                       gradient_propagation, jacobian, largest_lyapunov_exponent, lyapunov_spectra, lyapunov_spectrum, stack_models, Sweep,
+                       sweep)
 from .io import load, save_model
 from .systems import (ACTIVATIONS, GRUODE, LSTMODE, MODELS, Activation, BeerCTRNN, DiagonalSSM, LinearSSM, RateRNN,
                       SelectiveSSM, System, VectorField, build_system)
 
 __all__ = [
     "analysis", "GradientPropagation", "LyapunovSpectrum", "compare_gradient_propagation", "gradient_propagation",
-    "largest_lyapunov_exponent", "lyapunov_spectrum", "Sweep", "sweep", "FixedPointBranches", "fixed_point_branches", "FixedPoints", "find_fixed_points", "find_limit_cycle", "jacobian", "LimitCycle", "NoCycleError",
+    "largest_lyapunov_exponent", "lyapunov_spectrum", "lyapunov_spectra", "stack_models", "Sweep", "sweep", "FixedPointBranches", "fixed_point_branches", "FixedPoints", "find_fixed_points", "find_limit_cycle", "jacobian", "LimitCycle", "NoCycleError",
     "Activation", "ACTIVATIONS", "BeerCTRNN", "build_system", "ConfigError", "DiagonalSSM", "DiscreteMap", "discretization_error",
     "DiscretizationError", "discretize", "DivergenceError", "from_torch", "GRUODE", "inputs", "IteratedMap", "LinearMap",
     "LinearSSM", "load", "LSTMODE", "METHODS", "MODELS", "RateRNN", "save_model", "selective_scan",

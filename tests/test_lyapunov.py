@@ -252,3 +252,72 @@ def test_gain_sweep_crosses_zero_near_one(tmp_path):
     again = ctrnn.sweep(lambda g, seed: pytest.fail("rebuilt a finished run"), [0.5], parameter="g", seeds=[0],
                         completed={(0, 0): result.spectra[0][0]})
     assert again.largest[0] == result.spectra[0][0].largest
+
+
+def test_stacked_networks_evaluate_as_each_network_alone():
+    """One batched model for several networks: forward, Jacobian and JVP of every row group equal the
+    network's own (Dale's law, per-unit tau and both input layouts included)."""
+    nets = [ctrnn.RateRNN(6, n_inputs=2, g=g, seed=s, dale=0.5, tau=torch.linspace(1, 2, 6)) for g, s in
+            ((0.5, 0), (1.5, 1), (3.0, 2))]
+    stacked = ctrnn.stack_models(nets)
+    x, v = torch.randn(3 * 4, 6), torch.randn(3 * 4, 6, 2)
+    u_rows, u_shared = torch.randn(3 * 4, 2), torch.randn(2)
+    t = torch.zeros(())
+    for u in (None, u_rows, u_shared):
+        parts = [(net, slice(4 * p, 4 * p + 4)) for p, net in enumerate(nets)]
+        own = [u if u is None or u.ndim == 1 else u[rows] for _, rows in parts]
+        torch.testing.assert_close(stacked(t, x, u), torch.cat([n(t, x[r], w) for (n, r), w in zip(parts, own)]),
+                                   rtol=0, atol=1e-14)
+        torch.testing.assert_close(stacked.jvp(x, v, u), torch.cat([n.jvp(x[r], v[r], w) for (n, r), w in
+                                                                    zip(parts, own)]), rtol=0, atol=1e-14)
+        torch.testing.assert_close(stacked.jacobian(x, u), torch.cat([n.jacobian(x[r], w) for (n, r), w in
+                                                                      zip(parts, own)]), rtol=0, atol=1e-14)
+    maps = ctrnn.stack_models([ctrnn.discretize(n, 0.1, scheme="euler") for n in nets])
+    torch.testing.assert_close(maps.step(x), torch.cat([ctrnn.discretize(n, 0.1).step(x[4 * p:4 * p + 4])
+                                                        for p, n in enumerate(nets)]), rtol=0, atol=1e-14)
+    assert maps.dt == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="does not split over 3 networks"):
+        stacked(t, x[:5])
+
+
+def test_stacking_refuses_different_architectures():
+    from ctrnn.analysis import stacking_obstacle
+
+    assert stacking_obstacle([ctrnn.RateRNN(4, g=1, seed=0), ctrnn.RateRNN(4, g=2, seed=1)]) is None
+    assert "RateRNN.form" in stacking_obstacle([ctrnn.RateRNN(4, seed=0), ctrnn.RateRNN(4, form="r", seed=0)])
+    assert "RateRNN.phi" in stacking_obstacle([ctrnn.RateRNN(4, seed=0), ctrnn.RateRNN(4, activation="relu", seed=0)])
+    assert "state_dim" in stacking_obstacle([ctrnn.RateRNN(4, seed=0), ctrnn.RateRNN(5, seed=0)])
+    assert "tau is (4,)" in stacking_obstacle([ctrnn.RateRNN(4, seed=0), ctrnn.RateRNN(4, tau=torch.ones(4), seed=0)])
+    assert "is a Lorenz" in stacking_obstacle([ctrnn.RateRNN(3, seed=0), ctrnn.systems.Lorenz()])
+    with pytest.raises(ValueError, match="cannot be stacked: model 1 differs .*dale"):
+        ctrnn.stack_models([ctrnn.RateRNN(4, seed=0), ctrnn.RateRNN(4, seed=0, dale=0.5)])
+
+
+@pytest.mark.parametrize("as_map", [False, True])
+def test_spectra_of_stacked_networks_equal_one_at_a_time(as_map):
+    """Networks at three gains in one batched solve give each network's own spectrum (tangent vectors come
+    from each network's seed), for flows and for maps; different architectures fall back to one at a time."""
+    nets = [ctrnn.RateRNN(12, g=g, seed=i) for i, g in enumerate((0.5, 1.5, 3.0))]
+    models = [ctrnn.discretize(n, 0.1) for n in nets] if as_map else nets
+    x0 = torch.randn(3, 2, 12)
+    opts = dict(k=4, t_transient=20, t_total=40, dt=0.1) if not as_map else dict(k=4, t_transient=200, t_total=400)
+    together = ctrnn.lyapunov_spectra(models, x0, seeds=[7, 8, 9], **opts)
+    for p, res in enumerate(together):
+        alone = ctrnn.lyapunov_spectrum(models[p], x0[p], seed=7 + p, **opts)
+        assert res.metadata["stacked"] and res.metadata["system"] == alone.metadata["system"]
+        for name in ("exponents", "stderr", "per_state", "running"):
+            torch.testing.assert_close(getattr(res, name), getattr(alone, name), rtol=0, atol=1e-12)
+        assert res.kaplan_yorke_dimension == pytest.approx(alone.kaplan_yorke_dimension, abs=1e-10)
+    mixed = ctrnn.lyapunov_spectra([nets[0], ctrnn.RateRNN(12, activation="relu", seed=0)], x0[0], k=2,
+                                   t_transient=5, t_total=10, dt=0.1)
+    assert not mixed[0].metadata["stacked"] and "phi" in mixed[0].metadata["not_stacked"]
+
+
+def test_sweep_names_the_network_that_diverged():
+    """A linear network with g = 4 grows like exp((g - 1) t): the sweep stops and names that value and seed."""
+    build = lambda g, seed: ctrnn.RateRNN(20, g=g, seed=seed, activation="linear")  # noqa: E731
+    with pytest.raises(ctrnn.DivergenceError, match=r"network at g = 4 \(seed 0\), g = 4 \(seed 1\) diverged:"
+                                                    r".*between t = \d+ and t = \d+") as error:
+        ctrnn.sweep(build, [0.5, 4.0], parameter="g", seeds=[0, 1], k=1, t_transient=50, t_total=10, dt=0.1,
+                    max_norm=1e6)
+    assert "g = 0.5" not in str(error.value) and min(error.value.batch_indices) >= 2 * 4  # the g = 4 rows only

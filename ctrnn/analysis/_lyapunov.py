@@ -4,7 +4,8 @@ Nagashima 1979), with Kaplan-Yorke dimension, entropy rate and batch-means stand
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -171,11 +172,90 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
             batch elements are named; no partial estimate is returned as if converged.
     """
     is_map, x, h = tangent_problem(sys_or_map, x0, dt, "lyapunov_spectrum")
-    B, n = x.shape
+    return _spectra(sys_or_map, is_map, x, h, [describe(sys_or_map)], [seed], k=k, t_transient=t_transient,
+                    t_total=t_total, qr_interval=qr_interval, method=method, t_transient_vectors=t_transient_vectors,
+                    inputs=inputs, n_blocks=n_blocks, max_norm=max_norm, progress=progress,
+                    running_points=running_points)[0]
+
+
+def lyapunov_spectra(models: Sequence[System | DiscreteMap], x0: Any, *, seeds: Sequence[int] | None = None,
+                     stack: bool = True, **options: Any) -> list[LyapunovSpectrum]:
+    """The spectra of several networks, advanced together in one batched solve when they share an
+    architecture (same class, shapes and settings; e.g. rate networks at different gains or seeds).
+
+    Arguments:
+        models: ``P`` flows or ``P`` maps.
+        x0: ``(P, B, n)`` initial states per network (or a list of ``P`` arrays ``(B_p, n)``), or ``(B, n)`` /
+            ``(n,)`` shared by all.
+        seeds: ``P`` seeds for each network's random initial tangent vectors (default: ``options["seed"]``,
+            or 0, for all); a network's result does not depend on which others share its solve.
+        stack: ``False`` runs the networks one after another (also the fallback when they cannot be stacked).
+        options: as for :func:`lyapunov_spectrum`.
+
+    Returns:
+        One :class:`LyapunovSpectrum` per network, in order; ``metadata["stacked"]`` says how it was run.
+
+    Raises:
+        As :func:`lyapunov_spectrum`. A :class:`~ctrnn.DivergenceError` names the network and its states; its
+        ``batch_indices`` count the rows of all networks' initial states in order.
+    """
+    from ._stacked import stack_models, stacking_obstacle
+
+    models = list(models)
+    if not models:
+        raise ValueError("give at least one model")
+    P = len(models)
+    base_seed = options.pop("seed", 0)
+    seeds = [base_seed] * P if seeds is None else list(seeds)
+    if len(seeds) != P:
+        raise ValueError(f"give one seed per model: {P} models, {len(seeds)} seeds")
+    states = network_states(x0, P)
+    obstacle = ("stack=False" if not stack else "a single model" if P == 1 else
+                "the networks have different numbers of initial states"
+                if len({s.shape for s in states}) > 1 else stacking_obstacle(models))
+    if obstacle is None:
+        stacked = stack_models(models)
+        dt = options.pop("dt", 0.01)
+        is_map, x, h = tangent_problem(stacked, torch.cat(states), dt, "lyapunov_spectra")
+        results = _spectra(stacked, is_map, x, h, stacked.descriptions, seeds, **options)
+    else:
+        results, offset = [], 0
+        for i, (model, x, s) in enumerate(zip(models, states, seeds)):
+            try:
+                results.append(lyapunov_spectrum(model, x, seed=s, **options))
+            except DivergenceError as error:  # indices into all networks' rows, as in a stacked solve
+                raise DivergenceError(f"network {i}: {error}", time=error.time,
+                                      batch_indices=[offset + b for b in error.batch_indices]) from error
+            offset += x.shape[0]
+    return [replace(r, metadata={**r.metadata, "stacked": obstacle is None,
+                                 **({"not_stacked": obstacle} if obstacle else {})}) for r in results]
+
+
+def network_states(x0: Any, count: int) -> list[torch.Tensor]:
+    """Each of ``count`` networks' initial states ``(B_p, n)``, from a sequence of ``count`` arrays, a
+    ``(count, B, n)`` array, or one ``(B, n)`` / ``(n,)`` array that every network shares."""
+    if isinstance(x0, (list, tuple)) and len(x0) == count and not isinstance(x0[0], (int, float)):
+        parts = [torch.as_tensor(x) for x in x0]
+    else:
+        x = torch.as_tensor(x0)
+        parts = list(x.unbind(0)) if x.ndim == 3 and x.shape[0] == count else [x] * count
+    return [p.reshape(-1, p.shape[-1]) if p.ndim else p for p in parts]
+
+
+def _spectra(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor, h: float, names: list[str],
+             seeds: list[Any], *, k: int | None = None, t_transient: float = 100.0, t_total: float = 1000.0,
+             qr_interval: float | None = None, method: str = "rk4", t_transient_vectors: float | None = None,
+             inputs: Any = None, n_blocks: int = 10, max_norm: float = 1e8, progress: bool = False,
+             running_points: int = 1000) -> list[LyapunovSpectrum]:
+    """The spectra of ``P = len(names)`` networks whose states are the consecutive row groups of ``x``
+    (``(P * B, n)``, one network or a stacked batch), advanced in one solve."""
+    rows, n = x.shape
+    P = len(names)
+    B = rows // P
     k = n if k is None else k
     if not isinstance(k, int) or not 1 <= k <= n:
         raise ValueError(f"k must be an integer with 1 <= k <= n = {n}, got {k!r}")
-    map_dt = map_time_step(sys_or_map) if is_map else None
+    map_dt = map_time_step(obj) if is_map else None
     if qr_interval is None:
         qr_interval = 1.0 if not is_map else (max(1, round(1.0 / map_dt)) if map_dt else 1)
     n_transient = _as_count(t_transient, h, "t_transient")
@@ -184,17 +264,17 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
     n_vec = _as_count(0.1 * t_total if t_transient_vectors is None else t_transient_vectors, h * per_qr,
                       "t_transient_vectors")
     n_blocks = max(1, min(int(n_blocks), n_intervals))
-    stepper = TangentStepper(sys_or_map, is_map, dt=h, method=method, inputs=inputs, like=x)
-    gen, _ = make_generator(seed)
-    V0 = torch.randn(B, n, k, generator=gen, dtype=torch.float64).to(device=x.device, dtype=x.dtype)
-    V, _ = torch.linalg.qr(V0)
+    stepper = TangentStepper(obj, is_map, dt=h, method=method, inputs=inputs, like=x)
+    # each network's vectors from its own seed, so a result does not depend on its batch-mates
+    V0 = torch.cat([torch.randn(B, n, k, generator=make_generator(s)[0], dtype=torch.float64) for s in seeds])
+    V, _ = torch.linalg.qr(V0.to(device=x.device, dtype=x.dtype))
 
     step_i = 0  # steps taken: the clock of time-dependent inputs
     interval = h * per_qr
     block_of = [j * n_blocks // n_intervals for j in range(n_intervals)]
-    block_sums = torch.zeros(n_blocks, B, k, dtype=x.real.dtype, device=x.device)
+    block_sums = torch.zeros(n_blocks, rows, k, dtype=x.real.dtype, device=x.device)
     block_time = torch.zeros(n_blocks, dtype=torch.float64)
-    total = torch.zeros(B, k, dtype=x.real.dtype, device=x.device)
+    total = torch.zeros(rows, k, dtype=x.real.dtype, device=x.device)
     record_every = max(1, n_intervals // max(1, running_points))
     times, running = [], []
 
@@ -209,9 +289,13 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
             idx = bad.nonzero().flatten().tolist()
             a, b = f"{last_ok * h:.6g}", f"{step_i * h:.6g}"
             when = f"between iterations {a} and {b}" if is_map else f"between t = {a} and t = {b}"
+            where = (f"initial state(s) {idx[:10]}" if P == 1 else
+                     "network/state " + ", ".join(f"{i // B}/{i % B}" for i in idx[:10]) +
+                     f" (network {idx[0] // B}: {names[idx[0] // B]})")
             raise DivergenceError(
-                f"lyapunov_spectrum: the state diverged (non-finite or |x| > {max_norm:g}) {when}, during {phase}, for initial state(s) {idx[:10]}"
-                f"{' ...' if len(idx) > 10 else ''}; no estimate is returned", time=last_ok * h, batch_indices=idx)
+                f"lyapunov_spectrum: the state diverged (non-finite or |x| > {max_norm:g}) {when}, during {phase}, "
+                f"for {where}{' ...' if len(idx) > 10 else ''}; no estimate is returned", time=last_ok * h,
+                batch_indices=idx)
         last_ok = step_i
 
     label = "iterations" if is_map else "time"
@@ -243,23 +327,29 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
             block_time[block_of[m]] += interval
             if (m + 1) % record_every == 0 or m + 1 == n_intervals:
                 times.append((m + 1) * interval)
-                running.append(total.mean(0) / ((m + 1) * interval))
+                running.append(total.reshape(P, B, k).mean(1) / ((m + 1) * interval))
 
     elapsed = n_intervals * interval
-    per_state = total / elapsed
-    exponents = per_state.mean(0)
-    block_rates = (block_sums / block_time.to(block_sums)[:, None, None]).reshape(-1, k)
-    count = block_rates.shape[0]
-    stderr = block_rates.std(0, correction=1) / math.sqrt(count) if count > 1 else torch.full_like(exponents, float("nan"))
-    lam = exponents.double().cpu()
-    return LyapunovSpectrum(
-        exponents=exponents, stderr=stderr, per_state=per_state,
-        times=torch.tensor(times, dtype=torch.float64), running=torch.stack(running),
-        kaplan_yorke_dimension=kaplan_yorke_dimension(lam), entropy=float(lam.clamp_min(0).sum()),
-        is_map=is_map, time_step=map_dt if is_map else h, n=n,
-        metadata={"system": describe(sys_or_map), "t_transient": n_transient * h, "t_total": elapsed,
-                  "qr_interval": interval, "t_transient_vectors": n_vec * interval, "method": None if is_map else method,
-                  "initial_states": B, "n_blocks": n_blocks})
+    block_rates = block_sums / block_time.to(block_sums)[:, None, None]
+    running_all = torch.stack(running)  # (R, P, k)
+    results = []
+    for p in range(P):
+        mine = slice(p * B, (p + 1) * B)
+        per_state = total[mine] / elapsed
+        exponents = per_state.mean(0)
+        rates = block_rates[:, mine].reshape(-1, k)
+        count = rates.shape[0]
+        stderr = rates.std(0, correction=1) / math.sqrt(count) if count > 1 else torch.full_like(exponents, float("nan"))
+        lam = exponents.double().cpu()
+        results.append(LyapunovSpectrum(
+            exponents=exponents, stderr=stderr, per_state=per_state,
+            times=torch.tensor(times, dtype=torch.float64), running=running_all[:, p].clone(),
+            kaplan_yorke_dimension=kaplan_yorke_dimension(lam), entropy=float(lam.clamp_min(0).sum()),
+            is_map=is_map, time_step=map_dt if is_map else h, n=n,
+            metadata={"system": names[p], "t_transient": n_transient * h, "t_total": elapsed,
+                      "qr_interval": interval, "t_transient_vectors": n_vec * interval,
+                      "method": None if is_map else method, "initial_states": B, "n_blocks": n_blocks}))
+    return results
 
 
 def largest_lyapunov_exponent(sys_or_map: System | DiscreteMap, x0: Any, **options: Any) -> LyapunovSpectrum:

@@ -9,10 +9,11 @@ from typing import Any
 
 import torch
 
-from .._validation import as_tensor
+from .._errors import DivergenceError
+from .._validation import as_tensor, check_positive_int
 from ..discretize._base import DiscreteMap
 from ..systems._base import System
-from ._lyapunov import LyapunovSpectrum, lyapunov_spectrum
+from ._lyapunov import LyapunovSpectrum, lyapunov_spectra
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,9 +120,13 @@ def _mean_and_stderr(x: torch.Tensor) -> tuple[float, float]:
 
 def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[float], *, parameter: str = "value",
           seeds: Sequence[int] = (0,), x0: Callable[[System | DiscreteMap, int], torch.Tensor] | None = None,
-          batch: int = 4, progress: bool = False, on_result: Callable[[int, int, LyapunovSpectrum], None] | None = None,
+          batch: int = 4, networks_per_solve: int = 8, progress: bool = False,
+          on_result: Callable[[int, int, LyapunovSpectrum], None] | None = None,
           completed: Mapping[tuple[int, int], LyapunovSpectrum] | None = None, **options: Any) -> Sweep:
     """The Lyapunov spectrum at every parameter value and network seed.
+
+    Networks of one architecture (a gain sweep of a rate network: only ``W`` differs) are advanced
+    ``networks_per_solve`` at a time in one batched solve (:func:`lyapunov_spectra`); others one at a time.
 
     Arguments:
         build: ``build(value, seed)`` returns the model (or map) at that value, e.g.
@@ -129,6 +134,8 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
         values: ``(V,)`` parameter values; parameter: its name for tables and plots.
         seeds: network seeds; each value is measured on every seed's network.
         x0: ``x0(model, seed)`` initial states ``(B, n)``; default ``batch`` states ``N(0, 1)`` from the seed.
+        networks_per_solve: how many networks share one batched solve (1: one after another). A network's
+            result does not depend on its batch-mates beyond rounding (its tangent vectors come from its seed).
         on_result: called as ``on_result(value_index, seed_index, spectrum)`` after each run (e.g. to write
             partial results so that a long sweep can be resumed).
         completed: results already computed, by ``(value_index, seed_index)`` (a resumed sweep): not run again.
@@ -136,6 +143,9 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
 
     Returns:
         :class:`Sweep`. Each value's standard errors are taken over every (seed, initial state) estimate.
+
+    Raises:
+        DivergenceError: a network diverged; the message names its parameter value and seed.
     """
     vals = as_tensor(values, "values").double().flatten()
     if vals.numel() == 0:
@@ -143,33 +153,39 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("give at least one seed")
+    per_solve = check_positive_int(networks_per_solve, "networks_per_solve")
     from .._progress import TimeProgress
 
-    spectra: list[list[LyapunovSpectrum]] = []
-    per_network = torch.zeros(vals.numel(), len(seeds), 3, dtype=torch.float64)
-    rows: list[tuple[float, float, float, float, float, float]] = []
+    done: dict[tuple[int, int], LyapunovSpectrum] = dict(completed or {})
+    pending = [(i, j) for i in range(vals.numel()) for j in range(len(seeds)) if (i, j) not in done]
     with TimeProgress(0.0, float(vals.numel() * len(seeds)), f"sweep over {parameter}", enabled=progress) as bar:
-        for i, value in enumerate(vals.tolist()):
-            row: list[LyapunovSpectrum] = []
-            for j, seed in enumerate(seeds):
-                res = None if completed is None else completed.get((i, j))
-                if res is None:
-                    model = build(value, seed)
-                    if x0 is None:
-                        gen = torch.Generator().manual_seed(seed)
-                        states = torch.randn(batch, model.state_dim, generator=gen, dtype=torch.float64)
-                    else:
-                        states = x0(model, seed)
-                    res = lyapunov_spectrum(model, states, seed=seed, **options)
-                    if on_result is not None:
-                        on_result(i, j, res)
-                row.append(res)
-                per_network[i, j] = torch.tensor([res.largest, res.entropy, res.kaplan_yorke_dimension])
-                bar.update(float(i * len(seeds) + j + 1))
-            spectra.append(row)
-            lead = torch.cat([r.per_state[:, 0] for r in row])  # every seed's every initial state
-            rows.append((*_mean_and_stderr(lead), *_mean_and_stderr(per_network[i, :, 1]),
-                         *_mean_and_stderr(per_network[i, :, 2])))
+        bar.update(float(len(done)))
+        for first in range(0, len(pending), per_solve):
+            chunk = pending[first:first + per_solve]
+            models = [build(float(vals[i]), seeds[j]) for i, j in chunk]
+            states = [_initial_states(m, seeds[j], x0, batch) for m, (_, j) in zip(models, chunk)]
+            try:
+                results = lyapunov_spectra(models, states, seeds=[seeds[j] for _, j in chunk], **options)
+            except DivergenceError as error:
+                ends = torch.cumsum(torch.tensor([len(s) for s in states]), 0)  # rows of each network
+                bad = sorted({chunk[int(torch.searchsorted(ends, b, right=True))] for b in error.batch_indices}) or chunk
+                named = ", ".join(f"{parameter} = {float(vals[i]):g} (seed {seeds[j]})" for i, j in bad)
+                raise DivergenceError(f"sweep: the network at {named} diverged: {error}", time=error.time,
+                                      batch_indices=error.batch_indices) from error
+            for (i, j), res in zip(chunk, results):
+                done[(i, j)] = res
+                if on_result is not None:
+                    on_result(i, j, res)
+            bar.update(float(len(done)))
+
+    spectra = [[done[(i, j)] for j in range(len(seeds))] for i in range(vals.numel())]
+    per_network = torch.tensor([[[r.largest, r.entropy, r.kaplan_yorke_dimension] for r in row] for row in spectra],
+                               dtype=torch.float64)
+    rows: list[tuple[float, float, float, float, float, float]] = []
+    for i, row in enumerate(spectra):
+        lead = torch.cat([r.per_state[:, 0] for r in row])  # every seed's every initial state
+        rows.append((*_mean_and_stderr(lead), *_mean_and_stderr(per_network[i, :, 1]),
+                     *_mean_and_stderr(per_network[i, :, 2])))
     t = torch.tensor(rows, dtype=torch.float64)
     return Sweep(parameter=parameter, values=vals, seeds=seeds, largest=t[:, 0], largest_stderr=t[:, 1],
                  entropy=t[:, 2], entropy_stderr=t[:, 3], dimension=t[:, 4], dimension_stderr=t[:, 5],
@@ -177,3 +193,12 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
                  metadata={"description": f"Lyapunov exponents over {parameter} = {vals.min().item():g} .. "
                                           f"{vals.max().item():g}, {len(seeds)} network(s) per value", "options": {
                      k: v for k, v in options.items() if isinstance(v, (int, float, str, type(None)))}})
+
+
+def _initial_states(model: System | DiscreteMap, seed: int, x0: Callable[[Any, int], torch.Tensor] | None,
+                    batch: int) -> torch.Tensor:
+    if x0 is not None:
+        x = torch.as_tensor(x0(model, seed))
+        return x.reshape(-1, x.shape[-1])
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, model.state_dim, generator=gen, dtype=torch.float64)

@@ -163,12 +163,13 @@ class RateRNN(System):
             t: torch.Tensor | float = 0.0) -> torch.Tensor:
         W = self.W_eff
         many = v.ndim == x.ndim + 1  # (*batch, n, k): k tangent vectors as columns
+        # einsum, not W @ v: a broadcast matmul copies W per batch element (and per network under vmap)
         if self.form == "x":
             d = self.phi.derivative(x)
-            Jv = W @ (d[..., None] * v) if many else F.linear(d * v, W)
+            Jv = torch.einsum("ij,...jk->...ik", W, d[..., None] * v) if many else F.linear(d * v, W)
         else:
             d = self.phi.derivative(self._drive(x, u, W))
-            Jv = d[..., None] * (W @ v) if many else d * F.linear(v, W)
+            Jv = d[..., None] * torch.einsum("ij,...jk->...ik", W, v) if many else d * F.linear(v, W)
         return (Jv - v) / (self._tau_column(x) if many else self.tau)
 
     def leak(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
