@@ -686,10 +686,8 @@ def gradients_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Gradient propagation: norms and singular values of d x_T / d x_(T-k) against the lag, with the fitted rate."""
-    import torch
 
     import ctrnn
-    from ctrnn.analysis import map_time_step, state_parts
 
     flags = {"model.kind": model, "gradients.horizon": horizon, "gradients.scheme": scheme, "seed": seed,
              "device": device, "dtype": dtype,
@@ -711,19 +709,8 @@ def gradients_cmd(
     out_dir = prepare_out(out if out is not None else Path("results") / "gradients", force)
     write_config(out_dir / "config.toml", cfg, "ctrnn " + " ".join(sys.argv[1:]))
     written = [out_dir / "config.toml"]
-    results = {}
-    for name, (obj, x0) in targets.items():
-        # the config's times are time units; a map counts iterations of its dt
-        per_step = (map_time_step(obj) or 1.0) if isinstance(obj, ctrnn.DiscreteMap) else 1.0
-        u = torch.zeros(obj.input_dim, dtype=torch.float64) if obj.input_dim else None  # held zero: autonomous
-        named = state_parts(obj)
-        part = spec["part"] if spec["part"] in named else "all"
-        parts = [part] + (["c"] if part == "all" and "c" in named else [])  # an LSTM also through its cell path
-        for p in parts:
-            label = name if p == "all" else f"{name} ({'cell path c' if p == 'c' and part == 'all' else p})"
-            results[label] = ctrnn.gradient_propagation(obj, x0, horizon=spec["horizon"] / per_step,
-                                                        t_transient=spec["t_transient"] / per_step, dt=lspec["dt"],
-                                                        part=p, inputs=u, progress=not quiet)
+    results = gradient_results(targets, spec["horizon"], spec["t_transient"], lspec["dt"], spec["part"],
+                               progress=not quiet)
     for label, res in results.items():
         stem = "gradients_" + "".join(ch if ch.isalnum() else "_" for ch in label).strip("_")
         res.save(str(out_dir / f"{stem}.safetensors"))
@@ -733,6 +720,31 @@ def gradients_cmd(
         for label, res in results.items():
             typer.echo(f"{label:24s} {res.summary()}")
         typer.echo("wrote: " + ", ".join(str(p) for p in written))
+
+
+def gradient_results(targets: dict[str, tuple[Any, Any]], horizon: float, t_transient: float, dt: float,
+                     part: str = "all", progress: bool = False) -> dict[str, Any]:
+    """``gradient_propagation`` of each ``name: (model or map, x0)`` at zero input, times in time units
+    (a map counts iterations of its ``dt``); an LSTM also through its cell path. Returns ``label: result``."""
+    import torch
+
+    import ctrnn
+    from ctrnn.analysis import map_time_step, state_parts
+
+    results = {}
+    for name, (obj, x0) in targets.items():
+        # the config's times are time units; a map counts iterations of its dt
+        per_step = (map_time_step(obj) or 1.0) if isinstance(obj, ctrnn.DiscreteMap) else 1.0
+        u = torch.zeros(obj.input_dim, dtype=torch.float64) if obj.input_dim else None  # held zero: autonomous
+        named = state_parts(obj)
+        chosen = part if part in named else "all"
+        parts = [chosen] + (["c"] if chosen == "all" and "c" in named else [])  # an LSTM also through its cell path
+        for p in parts:
+            label = name if p == "all" else f"{name} ({'cell path c' if p == 'c' and chosen == 'all' else p})"
+            results[label] = ctrnn.gradient_propagation(obj, x0, horizon=horizon / per_step,
+                                                        t_transient=t_transient / per_step, dt=dt, part=p, inputs=u,
+                                                        progress=progress)
+    return results
 
 
 @app.command("sweep")
@@ -823,6 +835,104 @@ def parse_values(text: str) -> list[float]:
     except ValueError:
         fail(f"--values takes START:STOP:COUNT or a comma-separated list of numbers, got {text!r}")
     return []
+
+
+# -- reports and the gallery -----------------------------------------------------------------------
+REPORT_DEFAULTS: dict[str, Any] = {
+    "seed": 0,
+    "device": "cpu",
+    "dtype": "float64",
+    "model": {"kind": "beer"},
+    # t_end 0: 100 time units (30 with --quick); input: a constant input (empty: none)
+    "report": {"batch": 8, "x0_scale": 1.0, "t_end": 0.0, "input": []},
+}
+
+
+def log_line(quiet: bool) -> Any:
+    """A progress printer for long reports: one line per analysis, with the time since the start."""
+    import time
+
+    start = time.perf_counter()
+    return (lambda line: None) if quiet else (lambda line: typer.echo(f"[{time.perf_counter() - start:6.1f} s] {line}"))
+
+
+@app.command("report")
+@friendly_errors
+def report_cmd(
+    config: ConfigOpt = None,
+    model: ModelOpt = None,
+    model_file: ModelFileOpt = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Reduced size: shorter runs, fewer starts.")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print report.pdf (needs Chromium or Chrome).")] = False,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Analyse a model end to end and write one self-contained HTML report (trajectories, phase portrait or
+    principal components, fixed points, cycles, basins, eigenvalues, Lyapunov spectrum, gradients, discretization)."""
+
+    import ctrnn
+
+    flags = {"model.kind": model, "seed": seed, "device": device, "dtype": dtype}
+    cfg = resolve_config(REPORT_DEFAULTS, config, flags, set_ or [])
+    spec = cfg["report"]
+    if model_file is not None:
+        system, x0 = load_dynamics(cfg, model_file, spec["batch"], spec["x0_scale"])
+    else:
+        system, x0 = build_model_and_states(cfg, spec["batch"], spec["x0_scale"])
+    if not isinstance(system, ctrnn.System):
+        fail("report takes a continuous-time model (a System); this file holds a discrete map")
+    u = constant_input(spec["input"])
+    out_dir = prepare_out(out if out is not None else Path("results") / "report", force)
+    command = "ctrnn " + " ".join(sys.argv[1:])
+    write_config(out_dir / "config.toml", cfg, command)
+    from ctrnn import report
+
+    report(system, out_dir / "report.html", x0=x0, inputs=u, seed=cfg["seed"],
+           quick=quick, t_end=spec["t_end"] or None, command=command, config=cfg, pdf=pdf, log=log_line(quiet))
+    if not quiet:
+        typer.echo(f"report: {out_dir / 'report.html'}" + (f" and {out_dir / 'report.pdf'}" if pdf else ""))
+
+
+@app.command("run")
+@friendly_errors
+def run_cmd(
+    name: Annotated[str | None, typer.Argument(help="A gallery experiment (see --list) or a path to its TOML config.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the gallery's experiments and exit.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Reduced size (the experiment's [quick] settings).")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print report.pdf (needs Chromium or Chrome).")] = False,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    device: DeviceOpt = None,
+    dtype: DtypeOpt = None,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run a ready-made experiment from the simulations/ gallery end to end and write its report."""
+    import simulations
+
+    gallery = simulations.available()
+    if list_:
+        width = max(map(len, gallery))
+        for key, title in gallery.items():
+            typer.echo(f"{key:{width}s}  {title}")
+        return
+    if name is None:
+        fail(f"name an experiment: {', '.join(gallery)} (or a path to a .toml file); --list describes them")
+    flags = {"seed": seed, "device": device, "dtype": dtype}
+    experiment, cfg = simulations.resolve(name, quick=quick, sets=set_ or [], flags=flags)  # errors before any folder
+    resolve_torch(cfg["device"], cfg["dtype"])
+    out_dir = prepare_out(out if out is not None else Path("results") / experiment, force)
+    written = simulations.run(name, out_dir, quick=quick, sets=set_ or [], flags=flags, pdf=pdf,
+                              command="ctrnn " + " ".join(sys.argv[1:]), log=log_line(quiet))
+    if not quiet:
+        typer.echo(f"report: {out_dir / 'report.html'}")
+        typer.echo("wrote: " + ", ".join(str(p) for p in written))
 
 
 def main() -> None:

@@ -21,10 +21,12 @@ from .analysis import (FixedPointBranches, FixedPoints, LimitCycle, NoCycleError
                        gradient_propagation, jacobian, largest_lyapunov_exponent, lyapunov_spectra, lyapunov_spectrum, stack_models, Sweep,
                        sweep)
 from .io import load, save_model
+from ._report import Report, report
 from .systems import (ACTIVATIONS, GRUODE, LSTMODE, MODELS, Activation, BeerCTRNN, DiagonalSSM, LinearSSM, RateRNN,
                       SelectiveSSM, System, VectorField, build_system)
 
 __all__ = [
+    "Report", "report",
     "analysis", "GradientPropagation", "LyapunovSpectrum", "compare_gradient_propagation", "gradient_propagation",
     "largest_lyapunov_exponent", "lyapunov_spectrum", "lyapunov_spectra", "stack_models", "Sweep", "sweep", "FixedPointBranches", "fixed_point_branches", "FixedPoints", "find_fixed_points", "find_limit_cycle", "jacobian", "LimitCycle", "NoCycleError",
     "Activation", "ACTIVATIONS", "BeerCTRNN", "build_system", "ConfigError", "DiagonalSSM", "DiscreteMap", "discretization_error",

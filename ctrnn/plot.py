@@ -150,11 +150,10 @@ def plot_fixed_points(fp, *, trajectory=None, title: str | None = None):
         background = trajectory.x.detach().cpu().double() if trajectory is not None else None
         basis = background if background is not None else (fp.points if fp.points.shape[0] else fp.slow_points)
         if n > 2 and basis.numel():
-            flat = basis.reshape(-1, n)
-            mean = flat.mean(0)
-            _, _, vh = torch.linalg.svd(flat - mean, full_matrices=False)
-            project = lambda v: (v.double() - mean) @ vh[:2].T  # noqa: E731
-            labels = ("PC1", "PC2")
+            mean = basis.reshape(-1, n).double().mean(0)
+            _, components, ratio = principal_components(basis, 2)
+            project = lambda v: (v.double() - mean) @ components.T  # noqa: E731
+            labels = tuple(f"PC{i + 1} ({100 * float(r):.1f}% of variance)" for i, r in enumerate(ratio))
         else:
             project = lambda v: v.double()[..., :2] if n >= 2 else torch.stack([v.double()[..., 0], 0 * v.double()[..., 0]], -1)  # noqa: E731
             labels = ("x0", "x1" if n >= 2 else "")
@@ -199,5 +198,90 @@ def plot_limit_cycle(lc, *, title: str | None = None):
         plot_eigenvalues(ax_m, lc.floquet_multipliers[None], is_map=True)
         ax_m.set_title("Floquet multipliers")
         fig.suptitle(title or lc.metadata.get("system", ""), fontsize=9)
+        fig.tight_layout()
+    return fig
+
+
+def plot_phase_portrait(system, *, trajectory=None, fixed_points=None, cycles=(), basins=None, inputs=None,
+                        extent: tuple[float, float, float, float] | None = None, resolution: int = 40,
+                        title: str | None = None):
+    """Phase portrait of a 2-D flow: the vector field (streamlines, coloured by speed), the nullclines
+    ``f_0 = 0`` and ``f_1 = 0``, trajectories, fixed points marked by kind, limit cycles (``LimitCycle``
+    results) and, when given, the basins of attraction (a ``Basins`` on the state plane) underneath.
+
+    Arguments:
+        system: a 2-D :class:`~ctrnn.System`.
+        trajectory: a ``Trajectory`` to draw over the field; fixed_points: a ``FixedPoints`` result.
+        inputs: a constant input ``(m,)`` at which the field is drawn.
+        extent: ``(x0_min, x0_max, x1_min, x1_max)``; default: the trajectories', fixed points' and cycles'
+            range, padded by 15%.
+        resolution: grid points per axis for the field and the nullclines.
+
+    Returns:
+        a Figure.
+    """
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+
+    if system.state_dim != 2:
+        raise ValueError(f"a phase portrait needs a 2-D system, this one has n = {system.state_dim}")
+    ref = next(iter([*system.parameters(), *system.buffers()]), None)
+    dtype = ref.dtype if ref is not None and not ref.is_complex() else torch.float64
+    device = ref.device if ref is not None else torch.device("cpu")
+    if extent is None:
+        pts = [torch.zeros(1, 2, dtype=torch.float64)]
+        if trajectory is not None:
+            pts.append(trajectory.x.detach().cpu().double().reshape(-1, 2))
+        if fixed_points is not None and len(fixed_points):
+            pts.append(fixed_points.points.detach().cpu().double())
+        pts += [c.orbit.detach().cpu().double() for c in cycles]
+        allp = torch.cat(pts)
+        lo, hi = allp.min(0).values, allp.max(0).values
+        pad = 0.15 * (hi - lo).clamp_min(1e-3)
+        extent = (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+    a = torch.linspace(extent[0], extent[1], resolution, dtype=torch.float64)
+    b = torch.linspace(extent[2], extent[3], resolution, dtype=torch.float64)
+    B, A = torch.meshgrid(b, a, indexing="ij")
+    grid = torch.stack([A, B], -1).reshape(-1, 2).to(device=device, dtype=dtype)
+    u = None if inputs is None else torch.as_tensor(inputs, dtype=dtype, device=device)
+    with torch.no_grad():
+        f = system(torch.zeros((), dtype=dtype, device=device), grid, u).detach().cpu().double()
+    F0, F1 = f[:, 0].reshape(resolution, resolution).numpy(), f[:, 1].reshape(resolution, resolution).numpy()
+    speed = np.hypot(F0, F1)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.2, 5.6))
+        if basins is not None:
+            colors = ["#FFFFFF"] + [PALETTE[i % len(PALETTE)] for i in range(len(basins.names))]
+            ext = [float(basins.a[0]), float(basins.a[-1]), float(basins.b[0]), float(basins.b[-1])]
+            ax.imshow((basins.labels + 1).numpy(), origin="lower", extent=ext, aspect="auto", alpha=0.18,
+                      cmap=ListedColormap(colors), vmin=0, vmax=len(basins.names), interpolation="nearest", zorder=0)
+            for i, name in enumerate(basins.names):
+                ax.plot([], [], "s", color=colors[i + 1], alpha=0.35, ms=9, label=f"basin of {name}")
+        ax.streamplot(a.numpy(), b.numpy(), F0, F1, color=np.log10(speed + 1e-12), cmap="Greys", density=1.1,
+                      linewidth=0.7, arrowsize=0.8, zorder=1)
+        ax.contour(a.numpy(), b.numpy(), F0, levels=[0.0], colors=[PALETTE[1]], linewidths=1.6, zorder=2)
+        ax.contour(a.numpy(), b.numpy(), F1, levels=[0.0], colors=[PALETTE[4]], linewidths=1.6, linestyles="--", zorder=2)
+        ax.plot([], [], color=PALETTE[1], lw=1.6, label="nullcline dx0/dt = 0")
+        ax.plot([], [], color=PALETTE[4], lw=1.6, ls="--", label="nullcline dx1/dt = 0")
+        if trajectory is not None:
+            x = trajectory.x.detach().cpu().double().reshape(trajectory.x.shape[0], -1, 2)
+            for i in range(x.shape[1]):
+                ax.plot(x[:, i, 0], x[:, i, 1], color=PALETTE[0], lw=1.0, alpha=0.8, zorder=3,
+                        label="trajectories" if i == 0 else None)
+                ax.plot(x[0, i, 0], x[0, i, 1], ".", color=PALETTE[0], ms=5, zorder=3)
+        for j, c in enumerate(cycles):
+            orbit = c.orbit.detach().cpu().double()
+            ax.plot(orbit[:, 0], orbit[:, 1], color=PALETTE[3], lw=2.4, zorder=4,
+                    label=f"{'stable' if c.stable else 'unstable'} limit cycle, T = {c.period:.4g}" if j < 3 else None)
+        if fixed_points is not None:
+            for k, kind in enumerate(fixed_points.kinds):
+                p = fixed_points.points[k].detach().cpu().double()
+                ax.plot(p[0], p[1], **kind_style(kind, "black"), zorder=5, label=kind)
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles))  # one legend entry per kind
+        ax.legend(unique.values(), unique.keys(), frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        ax.set_xlim(extent[0], extent[1]), ax.set_ylim(extent[2], extent[3])
+        ax.set_xlabel("x0"), ax.set_ylabel("x1")
+        ax.set_title(title or "phase portrait")
         fig.tight_layout()
     return fig

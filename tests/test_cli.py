@@ -120,7 +120,7 @@ def test_real_subprocess(tmp_path):
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
 
 
-SIMULATIONS = sorted((Path(__file__).resolve().parents[1] / "simulations").glob("*.toml"))
+SIMULATIONS = sorted((Path(__file__).resolve().parents[1] / "simulations" / "configs").glob("*.toml"))
 
 
 @pytest.mark.parametrize("config", SIMULATIONS, ids=[p.stem for p in SIMULATIONS])

@@ -1,0 +1,42 @@
+"""Vanishing and exploding gradients: ||d x_T / d x_(T-k)|| against the lag k for a vanilla RNN (the rate
+network's Euler map, exactly torch.nn.RNN), a GRU, an LSTM (through h and through its cell path) and state-space
+models (LRU and a selective SSM, by their ZOH updates), each by its standard discrete update."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+
+import ctrnn
+from cli.main import NATURAL_SCHEMES, build_model_and_states, gradient_results
+from ctrnn import Report
+
+
+def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
+    s = cfg["settings"]
+    doc = Report(cfg["experiment"]["title"], subtitle=cfg["experiment"]["description"])
+    targets = {}
+    for kind in s["models"]:
+        params = dict(s.get(kind, {}))
+        model, x0 = build_model_and_states({**cfg, "model": {"kind": kind, **params}}, s["batch"], s["x0_scale"])
+        targets[kind] = (ctrnn.discretize(model, s["step"], scheme=NATURAL_SCHEMES[kind]), x0)
+    log(f"gradient propagation of {', '.join(targets)}")
+    results = gradient_results(targets, s["horizon"], s["t_transient"], dt=s["step"])
+    doc.section("Gradient norms against the lag",
+                f"Each model by its standard update with step {s['step']:g} (Euler for the RNN, GRU and LSTM, which "
+                f"is exactly torch.nn.RNN/GRU/LSTM; ZOH for the state-space models), from {s['batch']} states after "
+                f"a transient of {s['t_transient']:g}, at zero input. A norm above 1 explodes, below 1 vanishes; "
+                "the fitted rate is the slope of log ||.|| per time unit.")
+    doc.add_figure(ctrnn.compare_gradient_propagation(results), "Gradient propagation of every model on one plot.")
+    rows = [(label, f"{r.rate:+.4f}", f"{float(r.norms[:, -1].mean()):.3g}",
+             "explodes" if r.rate > 0.05 else "vanishes" if r.rate < -0.05 else "neither")
+            for label, r in results.items()]
+    doc.add_table(rows, ("model", "rate per time unit", f"norm at lag {s['horizon']:g}", "regime"))
+    slowest = max(results, key=lambda k: results[k].rate)
+    doc.summarize("slowest decay", f"{slowest} (rate {results[slowest].rate:+.4f})")
+    for label, r in results.items():
+        doc.summarize(f"rate: {label}", f"{r.rate:+.4f} per time unit")
+    doc.section("Models")
+    doc.add_table([(kind, ctrnn.analysis._common.describe(obj)) for kind, (obj, _) in targets.items()],
+                  ("name", "model"))
+    return doc
