@@ -848,6 +848,10 @@ REPORT_DEFAULTS: dict[str, Any] = {
 }
 
 
+QuickOpt = Annotated[bool, typer.Option("--quick", help="Reduced size: shorter runs, fewer starts, coarser grids.")]
+PdfOpt = Annotated[bool, typer.Option("--pdf", help="Also print report.pdf (needs Chromium or Chrome).")]
+
+
 def log_line(quiet: bool) -> Any:
     """A progress printer for long reports: one line per analysis, with the time since the start."""
     import time
@@ -862,8 +866,8 @@ def report_cmd(
     config: ConfigOpt = None,
     model: ModelOpt = None,
     model_file: ModelFileOpt = None,
-    quick: Annotated[bool, typer.Option("--quick", help="Reduced size: shorter runs, fewer starts.")] = False,
-    pdf: Annotated[bool, typer.Option("--pdf", help="Also print report.pdf (needs Chromium or Chrome).")] = False,
+    quick: QuickOpt = False,
+    pdf: PdfOpt = False,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
@@ -903,8 +907,8 @@ def report_cmd(
 def run_cmd(
     name: Annotated[str | None, typer.Argument(help="A gallery experiment (see --list) or a path to its TOML config.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the gallery's experiments and exit.")] = False,
-    quick: Annotated[bool, typer.Option("--quick", help="Reduced size (the experiment's [quick] settings).")] = False,
-    pdf: Annotated[bool, typer.Option("--pdf", help="Also print report.pdf (needs Chromium or Chrome).")] = False,
+    quick: QuickOpt = False,
+    pdf: PdfOpt = False,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,

@@ -42,7 +42,7 @@ code, pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-si
 pre { padding: 0.6em; white-space: pre-wrap; word-break: break-word; }
 .note { color: #7a4b00; background: #fff7e0; padding: 0.4em 0.7em; border-left: 3px solid #E69F00; }
 nav ol { columns: 2; font-size: 0.92em; }
-@media print { body { max-width: none; margin: 0; } section, figure, table { break-inside: avoid; }
+@media print { body { max-width: none; margin: 0; } figure, table, pre { break-inside: avoid; } h2 { break-after: avoid; }
                nav { display: none; } a { color: inherit; text-decoration: none; } }
 """
 
@@ -367,8 +367,9 @@ def _report(model: Any, path: str | Path | None, *, x0: Any, inputs: Any, seed: 
         plane = analysis.state_plane(traj.x) if n == 2 else analysis.pca_plane(traj.x)
         res = 20 if quick else (60 if n == 2 else 40)
         try:
+            # a cycle is known at sampled points only: the tolerance must cover half their spacing
             basins_result = analysis.basins(model, attractors, **plane, resolution=(res, res), inputs=u,
-                                            t_end=30.0 if quick else 60.0, tol=1e-2)
+                                            t_end=30.0 if quick else 60.0, tol=5e-2 if cycles else 1e-2)
         except Exception as error:  # noqa: BLE001
             doc.add_text(f"basins not computed: {str(error).splitlines()[0]}", note=True)
     if n == 2:
