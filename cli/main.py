@@ -86,6 +86,8 @@ def resolve_torch(device: str, dtype: str) -> tuple[Any, Any]:
         fail(f"unknown device {device!r}; use cpu, cuda or cuda:N")
     if dev.type == "cuda" and not torch.cuda.is_available():
         fail(f"--device {device} asked for, but CUDA is not available on this machine; use --device cpu")
+    # tensors the analyses make without a dtype follow --dtype (the process runs one verb)
+    torch.set_default_dtype(dtypes[dtype])
     return dev, dtypes[dtype]
 
 

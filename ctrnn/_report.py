@@ -279,18 +279,14 @@ def report(model: Any, path: str | Path | None = None, *, x0: Any = None, inputs
 
     if check_dynamics(model, "report"):
         raise TypeError("report takes a flow (a ctrnn.System); a map's report is not implemented")
+    from ._validation import default_dtype
+
     ref = next(iter([*model.parameters(), *model.buffers()]), None)
-    previous = torch.get_default_dtype()
-    # tensors the analyses create follow the model's precision (a float32 default would cap their tolerances)
-    if ref is not None:
-        torch.set_default_dtype(ref.real.dtype)
-    else:  # a model without tensors (Van der Pol, Lorenz) runs in its states' precision, float64 by default
-        torch.set_default_dtype(x0.dtype if isinstance(x0, torch.Tensor) and x0.is_floating_point() else torch.float64)
-    try:
+    # a model without tensors (Van der Pol, Lorenz) runs in its states' precision, float64 by default
+    given = x0.dtype if isinstance(x0, torch.Tensor) and x0.is_floating_point() else torch.float64
+    with default_dtype(ref.real.dtype if ref is not None else given):
         return _report(model, path, x0=x0, inputs=inputs, seed=seed, title=title, quick=quick, t_end=t_end,
                        batch=batch, x0_scale=x0_scale, command=command, config=config, pdf=pdf, log=log)
-    finally:
-        torch.set_default_dtype(previous)
 
 
 def _report(model: Any, path: str | Path | None, *, x0: Any, inputs: Any, seed: int, title: str | None, quick: bool,
@@ -305,7 +301,7 @@ def _report(model: Any, path: str | Path | None, *, x0: Any, inputs: Any, seed: 
     say = log or (lambda line: None)
     n = model.state_dim
     ref = next(iter([*model.parameters(), *model.buffers()]), None)
-    dtype = ref.dtype if ref is not None and not ref.is_complex() else torch.get_default_dtype()
+    dtype = torch.get_default_dtype()  # the model's real dtype, set by report()
     device = ref.device if ref is not None else torch.device("cpu")
     if x0 is None:
         gen = torch.Generator().manual_seed(seed)

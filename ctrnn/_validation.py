@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -87,3 +89,16 @@ def per_unit(value: Any, name: str, n: int, *, positive: bool = False,
     if positive and bool((t <= 0).any()):
         raise ValueError(f"{name} must be > 0 everywhere, got minimum {float(t.min())}")
     return t
+
+
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """Within the block, tensors made without an explicit dtype take ``dtype`` (a real dtype); restored after.
+    Analyses make small tensors (times, identities) that way, and a float32 default would cap the accuracy
+    of a float64 model's solves."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ctrnn import ConfigError
+from ctrnn._validation import default_dtype
 
 HERE = Path(__file__).resolve().parent
 
@@ -85,12 +86,8 @@ def run(name_or_path: str | Path, out: str | Path, *, quick: bool = False, sets:
     out = Path(out)
     (out / "config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
     torch.manual_seed(cfg["seed"])
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype({"float32": torch.float32, "float64": torch.float64}[cfg["dtype"]])
-    try:
+    with default_dtype({"float32": torch.float32, "float64": torch.float64}[cfg["dtype"]]):
         doc = module.run(cfg, log or (lambda line: None))
-    finally:
-        torch.set_default_dtype(previous)
     doc.summarize("experiment", f"{name}: {cfg['experiment']['description']}")
     doc.summary = {"experiment": doc.summary.pop("experiment"), **doc.summary}  # first row
     doc.section("Configuration", "The resolved configuration of this run (its own TOML, --quick, --set):")

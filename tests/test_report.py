@@ -161,4 +161,8 @@ def test_run_a_config_file_of_ones_own(tmp_path):
     result = run("run", mine, "--out", tmp_path / "o", "-q")
     assert result.exit_code == 0, result.output
     cfg = (tmp_path / "o" / "config.json").read_text()
-    assert '"n": 3' in cfg and "bilinear order" in (tmp_path / "o" / "report.html").read_text()
+    assert '"n": 3' in cfg
+    rows = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", (tmp_path / "o" / "report.html").read_text()))
+    # piecewise-constant input switching on every grid: ZOH exact, bilinear order 2, Mamba order 1
+    assert rows["zoh order"] == "exact"
+    assert abs(float(rows["bilinear order"]) - 2) < 0.15 and abs(float(rows["mamba order"]) - 1) < 0.15, rows
