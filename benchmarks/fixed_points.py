@@ -20,7 +20,7 @@ import torch
 
 import ctrnn
 from ctrnn.analysis import sample_starts
-from ctrnn.analysis._fixed_points import _unique
+from ctrnn.analysis.stability._fixed_points import _unique
 
 
 def main() -> None:

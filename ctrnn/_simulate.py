@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torchdiffeq
@@ -20,9 +19,14 @@ from torchdiffeq._impl.solvers import FixedGridODESolver
 from ._errors import DivergenceError, SolverError, locate_divergence
 from ._progress import TimeProgress
 from ._registry import Registry
+from ._results import Result, plot_result
 from ._validation import as_tensor, check_finite, check_positive
+from ._version import versions
 from .inputs import Input, as_input
 from .systems._base import System
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: every torchdiffeq method, by name
 METHODS: Registry[type] = Registry("method")
@@ -59,8 +63,8 @@ class SolverStats:
     wall_time: float
 
 
-@dataclass(frozen=True, eq=False)
-class Trajectory:
+@dataclass(frozen=True, eq=False, repr=False)
+class Trajectory(Result):
     """A solved trajectory.
 
     Attributes:
@@ -91,29 +95,10 @@ class Trajectory:
     def state_dim(self) -> int:
         return self.x.shape[-1]
 
-    def plot(self, *, max_traces: int = 8, title: str | None = None):
+    def plot(self, *, max_traces: int = 8, title: str | None = None) -> Figure:
         """Time courses and a phase portrait (the states for n <= 3, else the top two principal
         components). Returns a matplotlib ``Figure``."""
-        from .plot import plot_trajectory
-
-        return plot_trajectory(self, max_traces=max_traces, title=title)
-
-    def save(self, path: str) -> None:
-        """Write to ``path`` (``.safetensors``: tensors plus JSON metadata; no pickle). ``ctrnn.load`` reads it."""
-        from .io import save_result
-
-        tensors = {"t": self.t, "x": self.x}
-        if self.u is not None:
-            tensors["u"] = self.u
-        save_result(path, "Trajectory", tensors, {
-            "stats": asdict(self.stats), "method": self.method, "rtol": self.rtol, "atol": self.atol,
-            "step_size": self.step_size, "metadata": self.metadata})
-
-    @classmethod
-    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Trajectory:
-        return cls(t=tensors["t"], x=tensors["x"], u=tensors.get("u"), stats=SolverStats(**meta["stats"]),
-                   method=meta["method"], rtol=meta["rtol"], atol=meta["atol"], step_size=meta["step_size"],
-                   metadata=meta["metadata"])
+        return plot_result(self, max_traces=max_traces, title=title)
 
 
 class _Dynamics(nn.Module):
@@ -186,13 +171,6 @@ def _fixed_grid(t: torch.Tensor, step_size: float | None, breakpoints: torch.Ten
     return torch.cat([knots[interval] + lengths[interval] * frac, knots[-1:]])
 
 
-def versions() -> dict[str, str]:
-    from . import __version__
-
-    return {"ctrnn": __version__, "torch": torch.__version__,
-            "torchdiffeq": getattr(torchdiffeq, "__version__", "unknown"), "python": sys.version.split()[0]}
-
-
 def describe_system(system: System) -> dict[str, Any]:
     """Class name, config (``None`` when the model cannot be saved) and a description in words."""
     try:
@@ -205,9 +183,7 @@ def describe_system(system: System) -> dict[str, Any]:
 def prepare_problem(system: System, x0: Any, t: Any, inputs: Any) -> tuple[torch.Tensor, torch.Tensor, Input | None]:
     """Check and convert ``simulate``'s problem: ``x0`` and ``t`` to the system's dtype and device,
     ``inputs`` to an :class:`~ctrnn.inputs.Input` covering ``t`` (see :func:`simulate` for the rules)."""
-    from .discretize import DiscreteMap
-
-    if isinstance(system, DiscreteMap):
+    if not isinstance(system, System) and callable(getattr(system, "rollout", None)):  # a DiscreteMap
         raise TypeError("simulate integrates continuous-time Systems; for a DiscreteMap use dmap.rollout(x0, inputs)")
     if not isinstance(system, System):
         raise TypeError(f"system must be a ctrnn.System (wrap a callable with ctrnn.VectorField(fn, n)), "

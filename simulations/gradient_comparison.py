@@ -37,6 +37,6 @@ def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
     for label, r in results.items():
         doc.summarize(f"rate: {label}", f"{r.rate:+.4f} per time unit")
     doc.section("Models")
-    doc.add_table([(kind, ctrnn.analysis._common.describe(obj)) for kind, (obj, _) in targets.items()],
+    doc.add_table([(kind, obj.describe()) for kind, (obj, _) in targets.items()],
                   ("name", "model"))
     return doc

@@ -5,6 +5,7 @@ import torch
 from conftest import solver_bound
 
 import ctrnn
+import ctrnn.io._checkpoint
 
 
 class InterruptOnce:
@@ -105,10 +106,10 @@ def test_cli_resume_after_interruption(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(ctrnn._checkpoint, "simulate", flaky)
+    monkeypatch.setattr(ctrnn.io._checkpoint, "simulate", flaky)
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "continue with: ctrnn simulate --resume --out" in result.output
-    monkeypatch.setattr(ctrnn._checkpoint, "simulate", real)
+    monkeypatch.setattr(ctrnn.io._checkpoint, "simulate", real)
     assert ctrnn.load(out / "trajectory.safetensors").metadata["checkpoint"]["complete"] is False
     bad = runner.invoke(app, ["simulate", "--resume", "--out", str(out), "--n", "9"])
     assert bad.exit_code == 2 and "give only --out" in bad.output

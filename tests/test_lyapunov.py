@@ -281,7 +281,7 @@ def test_stacked_networks_evaluate_as_each_network_alone():
 
 
 def test_stacking_refuses_different_architectures():
-    from ctrnn.analysis import stacking_obstacle
+    from ctrnn.systems import stacking_obstacle
 
     assert stacking_obstacle([ctrnn.RateRNN(4, g=1, seed=0), ctrnn.RateRNN(4, g=2, seed=1)]) is None
     assert "RateRNN.form" in stacking_obstacle([ctrnn.RateRNN(4, seed=0), ctrnn.RateRNN(4, form="r", seed=0)])

@@ -15,7 +15,7 @@ import ctrnn
 import simulations
 from cli.main import app
 from ctrnn import Report, report
-from ctrnn._report import find_browser, headless_browser_command
+from ctrnn.reports import find_browser, headless_browser_command
 
 runner = CliRunner()
 GALLERY = list(simulations.available())

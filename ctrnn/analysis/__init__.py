@@ -1,15 +1,24 @@
-"""Analysis of flows and maps: Jacobians, fixed and slow points."""
+"""Analysis of flows and maps, one folder per question: ``stability`` (fixed points, branches, basins,
+spectra), ``periodic`` (limit cycles), ``chaos`` (Lyapunov spectra, sweeps), ``gradients`` (gradient
+propagation) and ``accuracy`` (discretization error). Every verb takes a :class:`~ctrnn.System` or a
+:class:`~ctrnn.DiscreteMap` through the same interface, so a user's own model works everywhere."""
 
-from ._basins import Basins, basins, pca_plane, state_plane
-from ._branches import FixedPointBranches, fixed_point_branches
 from ._common import jacobian
-from ._gradients import GradientPropagation, compare_gradient_propagation, gradient_propagation, state_parts
-from ._sweep import Sweep, sweep
-from ._tangent import map_time_step
-from ._lyapunov import LyapunovSpectrum, kaplan_yorke_dimension, largest_lyapunov_exponent, lyapunov_spectra, lyapunov_spectrum
-from ._stacked import StackedMap, StackedSystem, stack_models, stacking_obstacle
-from ._fixed_points import FixedPoints, classify, find_fixed_points, sample_starts
-from ._limit_cycles import LimitCycle, NoCycleError, find_limit_cycle
-from ._spectra import ConnectivitySpectrum, JacobianSpectra, connectivity_spectrum, spectra_along
+from ._projection import pca_plane, principal_components, state_plane
+from ..discretize import map_time_step
+from .accuracy import DiscretizationError, discretization_error, fitted_order
+from .chaos import (LyapunovSpectrum, Sweep, kaplan_yorke_dimension, largest_lyapunov_exponent, lyapunov_spectra,
+                    lyapunov_spectrum, sweep)
+from .gradients import GradientPropagation, gradient_propagation, state_parts
+from .periodic import LimitCycle, NoCycleError, find_limit_cycle
+from .stability import (Basins, ConnectivitySpectrum, FixedPointBranches, FixedPoints, JacobianSpectra, basins,
+                        classify, connectivity_spectrum, find_fixed_points, fixed_point_branches, sample_starts,
+                        spectra_along)
 
-__all__ = ["map_time_step", "Sweep", "sweep", "GradientPropagation", "compare_gradient_propagation", "gradient_propagation", "state_parts", "LyapunovSpectrum", "kaplan_yorke_dimension", "largest_lyapunov_exponent", "lyapunov_spectrum", "lyapunov_spectra", "StackedMap", "StackedSystem", "stack_models", "stacking_obstacle", "Basins", "FixedPointBranches", "fixed_point_branches", "JacobianSpectra", "pca_plane", "state_plane", "ConnectivitySpectrum", "basins", "connectivity_spectrum", "spectra_along", "FixedPoints", "LimitCycle", "NoCycleError", "find_limit_cycle", "classify", "find_fixed_points", "jacobian", "sample_starts"]
+__all__ = ["Basins", "ConnectivitySpectrum", "DiscretizationError", "FixedPointBranches", "FixedPoints",
+           "GradientPropagation", "JacobianSpectra", "LimitCycle", "LyapunovSpectrum", "NoCycleError", "Sweep",
+           "basins", "classify", "connectivity_spectrum", "discretization_error", "find_fixed_points",
+           "find_limit_cycle", "fitted_order", "fixed_point_branches", "gradient_propagation", "jacobian",
+           "kaplan_yorke_dimension", "largest_lyapunov_exponent", "lyapunov_spectra", "lyapunov_spectrum",
+           "map_time_step", "pca_plane", "principal_components", "sample_starts", "spectra_along", "state_parts",
+           "state_plane", "sweep"]

@@ -77,9 +77,3 @@ def residual(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor, u: torch.
     if is_map:
         return obj.step(x, u) - x
     return obj(torch.zeros((), dtype=x.real.dtype, device=x.device), x, u)
-
-
-def describe(obj: Any) -> str:
-    """A model's or map's one-line description (a map describes its model)."""
-    text = getattr(obj, "describe", None) or getattr(getattr(obj, "system", None), "describe", None)
-    return text() if text is not None else type(obj).__name__

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from .._validation import as_tensor, check_finite, check_positive
-from ..discretize._base import DiscreteMap
+from ..discretize._base import DiscreteMap, map_time_step
 from ..inputs import Input
 from ..systems._base import System
 from ._common import check_dynamics, check_states
@@ -25,14 +25,6 @@ def tangent_problem(sys_or_map: System | DiscreteMap, x0: Any, dt: float, verb: 
     x = check_states(sys_or_map, x0, "x0")
     x = x.reshape(-1, x.shape[-1]) if x.ndim != 1 else x[None]
     return is_map, x, 1.0 if is_map else check_positive(dt, "dt")
-
-
-def map_time_step(obj: DiscreteMap) -> float | None:
-    """The step ``dt`` a map stands for (its ``dt`` attribute when it is one number), else ``None``."""
-    dt = getattr(obj, "dt", None)
-    if isinstance(dt, torch.Tensor):
-        return float(dt) if dt.numel() == 1 else None
-    return float(dt) if isinstance(dt, (int, float)) else None
 
 
 class TangentStepper:

@@ -8,8 +8,9 @@ import torch
 from torch import nn
 
 from .._errors import locate_divergence
+from .._results import save_object
 from .._validation import check_positive_int, reference_tensor
-from ..systems._base import batched_jacobian, batched_jvp
+from ..systems._base import System, batched_jacobian, batched_jvp
 from ..systems._wrappers import WrapsCallable
 
 
@@ -81,10 +82,17 @@ class DiscreteMap(nn.Module):
         return out
 
     def save(self, path: str) -> None:
-        """Write the map to a ``.safetensors`` file; :func:`ctrnn.load` reads it back."""
-        from ..io import save_map  # io sits below discretize in the layer order
+        """Write the map to a ``.safetensors`` file; :func:`ctrnn.load` reads it back.
 
-        save_map(self, path)
+        Raises:
+            NotImplementedError: the map wraps a Python callable (an :class:`IteratedMap`).
+        """
+        save_object(self, path)
+
+    def describe(self) -> str:
+        """A one-line description in words: the model a map discretizes describes it, else its class."""
+        system = getattr(self, "system", None)
+        return system.describe() if isinstance(system, System) else type(self).__name__
 
     def jacobian(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         """``dF/dx`` at ``x``, shape ``(*batch, n, n)``."""
@@ -112,3 +120,11 @@ class IteratedMap(WrapsCallable, DiscreteMap):
 
     def step(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         return self.wrapped(x, u)
+
+
+def map_time_step(obj: DiscreteMap) -> float | None:
+    """The step ``dt`` a map stands for (its ``dt`` attribute when it is one number), else ``None``."""
+    dt = getattr(obj, "dt", None)
+    if isinstance(dt, torch.Tensor):
+        return float(dt) if dt.numel() == 1 else None
+    return float(dt) if isinstance(dt, (int, float)) else None

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from .._results import save_object
 from .._validation import reference_tensor
 
 
@@ -26,6 +27,9 @@ class System(nn.Module):
     input_dim: int
     #: registry of saveable model classes by name, filled by ``__init_subclass__``
     model_classes: ClassVar[dict[str, type[System]]] = {}
+    #: attributes that only shape a model's construction (its random draw), never its dynamics: models that
+    #: differ only in these can share one batched solve (:func:`~ctrnn.stack_models`)
+    construction_only: ClassVar[frozenset[str]] = frozenset({"seed"})
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -98,10 +102,13 @@ class System(nn.Module):
         return f"{type(self).__name__} (n={self.state_dim}, inputs={self.input_dim})"
 
     def save(self, path: str) -> None:
-        """Write the model (config + tensors) to a ``.safetensors`` file; read it back with :func:`ctrnn.load`."""
-        from ..io import save_model  # io sits below systems in the layer order
+        """Write the model (config + tensors) to a ``.safetensors`` file; read it back with :func:`ctrnn.load`.
 
-        save_model(self, path)
+        Raises:
+            NotImplementedError: the model has no :meth:`config` (a ``VectorField`` wraps a Python callable).
+            ValueError: ``path`` does not end in ``.safetensors``.
+        """
+        save_object(self, path)
 
 
 def batched_jacobian(fn: Any, x: torch.Tensor) -> torch.Tensor:

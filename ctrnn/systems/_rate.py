@@ -63,6 +63,8 @@ class RateRNN(System):
             an unknown form or activation, or ``dale`` outside (0, 1).
     """
 
+    construction_only = frozenset({"seed", "g", "zero_diagonal"})
+
     def __init__(self, n: int, *, n_inputs: int = 0, form: str = "x", activation: str | Activation = "tanh",
                  tau: float | torch.Tensor = 1.0, g: float = 1.5, W: torch.Tensor | None = None,
                  W_in: torch.Tensor | None = None, bias: torch.Tensor | None = None,

@@ -6,22 +6,28 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .._errors import DivergenceError
-from .._progress import TimeProgress
-from ..discretize._base import DiscreteMap
-from ..systems._base import System
-from ..systems._rate import make_generator
-from .._validation import check_positive
-from ._common import describe
-from ._tangent import TangentStepper, map_time_step, tangent_problem
+from ..._results import Result, plot_result
+from ..._errors import DivergenceError
+from ..._progress import TimeProgress
+from ...discretize._base import DiscreteMap
+from ...systems._base import System
+from ...systems._rate import make_generator
+from ..._validation import check_positive
+
+from ...discretize._base import map_time_step
+from .._tangent import TangentStepper, tangent_problem
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-@dataclass(frozen=True, eq=False)
-class LyapunovSpectrum:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LyapunovSpectrum(Result):
     """The ``k`` leading Lyapunov exponents.
 
     Attributes:
@@ -76,44 +82,9 @@ class LyapunovSpectrum:
                 f"Kaplan-Yorke dimension {self.kaplan_yorke_dimension:.4f}; entropy {self.entropy:.4g}; "
                 f"{'chaotic' if self.chaotic else 'not chaotic'}")
 
-    def plot(self, *, title: str | None = None):
+    def plot(self, *, title: str | None = None) -> Figure:
         """Left: the spectrum with error bars. Right: running estimates of the leading exponents. Returns a Figure."""
-        import matplotlib.pyplot as plt
-
-        from ..plot import PALETTE, STYLE
-
-        unit = "per iteration" if self.is_map else "per time constant"
-        with plt.rc_context(STYLE):
-            fig, (ax_s, ax_r) = plt.subplots(1, 2, figsize=(10, 4.2))
-            idx = torch.arange(1, len(self.exponents) + 1)
-            ax_s.errorbar(idx, self.exponents.cpu(), yerr=self.stderr.cpu(), fmt="o", ms=3, color=PALETTE[0],
-                          ecolor="0.5", capsize=2)
-            ax_s.axhline(0.0, color="0.5", lw=1, ls="--")
-            ax_s.set_xlabel("index i")
-            ax_s.set_ylabel(f"exponent lambda_i ({unit})")
-            ax_s.set_title(f"spectrum: lambda_1 = {self.largest:+.4f}, D_KY = {self.kaplan_yorke_dimension:.3f}")
-            for i in range(min(4, len(self.exponents))):
-                ax_r.plot(self.times.cpu(), self.running[:, i].cpu(), color=PALETTE[i], lw=1, label=f"lambda_{i + 1}")
-            ax_r.axhline(0.0, color="0.5", lw=1, ls="--")
-            ax_r.set_xlabel("iterations" if self.is_map else "time t (time constants)")
-            ax_r.set_ylabel("running estimate")
-            ax_r.set_title("convergence of the leading exponents")
-            ax_r.legend(frameon=False, fontsize=7)
-            fig.suptitle(title or self.metadata.get("system", ""), fontsize=9)
-            fig.tight_layout()
-        return fig
-
-    def save(self, path: str) -> None:
-        from ..io import save_result
-
-        names = ("exponents", "stderr", "per_state", "times", "running")
-        save_result(path, "LyapunovSpectrum", {k: getattr(self, k) for k in names},
-                    {"kaplan_yorke_dimension": self.kaplan_yorke_dimension, "entropy": self.entropy,
-                     "is_map": self.is_map, "time_step": self.time_step, "n": self.n, "metadata": self.metadata})
-
-    @classmethod
-    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> LyapunovSpectrum:
-        return cls(**tensors, **meta)
+        return plot_result(self, title=title)
 
 
 def kaplan_yorke_dimension(exponents: torch.Tensor) -> float:
@@ -172,7 +143,7 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
             batch elements are named; no partial estimate is returned as if converged.
     """
     is_map, x, h = tangent_problem(sys_or_map, x0, dt, "lyapunov_spectrum")
-    return _spectra(sys_or_map, is_map, x, h, [describe(sys_or_map)], [seed], k=k, t_transient=t_transient,
+    return _spectra(sys_or_map, is_map, x, h, [sys_or_map.describe()], [seed], k=k, t_transient=t_transient,
                     t_total=t_total, qr_interval=qr_interval, method=method, t_transient_vectors=t_transient_vectors,
                     inputs=inputs, n_blocks=n_blocks, max_norm=max_norm, progress=progress,
                     running_points=running_points)[0]
@@ -199,7 +170,8 @@ def lyapunov_spectra(models: Sequence[System | DiscreteMap], x0: Any, *, seeds: 
         As :func:`lyapunov_spectrum`. A :class:`~ctrnn.DivergenceError` names the network and its states; its
         ``batch_indices`` count the rows of all networks' initial states in order.
     """
-    from ._stacked import stack_models, stacking_obstacle
+    from ...discretize._stacked import stack_models
+    from ...systems._stacked import stacking_obstacle
 
     models = list(models)
     if not models:

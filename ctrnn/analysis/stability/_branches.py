@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .._validation import as_tensor, check_finite
-from ..discretize._base import DiscreteMap
-from ..systems._base import System
-from ._common import check_dynamics, check_states
+from ..._results import Result, plot_result
+from ..._validation import as_tensor, check_finite
+from ...discretize._base import DiscreteMap
+from ...systems._base import System
+from .._common import check_dynamics, check_states
 from ._fixed_points import FixedPoints, find_fixed_points
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-@dataclass(frozen=True, eq=False)
-class FixedPointBranches:
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class FixedPointBranches(Result):
     """The fixed points found at each value of a swept constant input.
 
     Attributes:
@@ -40,61 +45,10 @@ class FixedPointBranches:
         values = [float(self.inputs[i, 0]) for i, c in enumerate(self.stable_counts()) if c >= 2]
         return (min(values), max(values)) if values else None
 
-    def plot(self, *, direction: Any = None, title: str | None = None):
+    def plot(self, *, direction: Any = None, title: str | None = None) -> Figure:
         """Bifurcation diagram: a coordinate of each fixed point (``direction . x``, default the mean
         over units) against the first input, markers by kind. Returns a Figure."""
-        import matplotlib.pyplot as plt
-
-        from ..plot import PALETTE, STYLE, kind_style
-
-        with plt.rc_context(STYLE):
-            fig, ax = plt.subplots(figsize=(6, 4.2))
-            seen: set[str] = set()
-            for s, res in enumerate(self.results):
-                if not len(res):
-                    continue
-                pts = res.points.detach().cpu().double()
-                pts = pts.real if pts.is_complex() else pts
-                if direction is None:
-                    y = pts.mean(-1) if pts.shape[-1] > 1 else pts[:, 0]
-                else:
-                    y = pts @ torch.as_tensor(direction, dtype=torch.float64)
-                for k, kind in enumerate(res.kinds):
-                    head = kind.split()[0]
-                    color = {"stable": PALETTE[0], "unstable": PALETTE[3], "saddle": PALETTE[1]}.get(head, PALETTE[4])
-                    style = kind_style(kind, color) | {"markersize": 5}
-                    ax.plot(float(self.inputs[s, 0]), float(y[k]), **style, label=None if head in seen else head)
-                    seen.add(head)
-            n = self.results[0].points.shape[-1] if self.results else 0
-            ax.set_xlabel("input u0 (held constant)")
-            ax.set_ylabel("x*" if n == 1 else ("mean of x* over units" if direction is None else "direction . x*"))
-            rng = self.multistable_range()
-            heading = "fixed points against the input"
-            if rng is not None:
-                ax.axvspan(*rng, color="0.92", zorder=0)
-                heading += f"; multistable for u0 in [{rng[0]:.3g}, {rng[1]:.3g}] (shaded)"
-            ax.set_title(title or heading)
-            if seen:
-                ax.legend(frameon=False, fontsize=7)
-            fig.tight_layout()
-        return fig
-
-    def save(self, path: str) -> None:
-        """One ``.safetensors`` file with the inputs and every value's :class:`FixedPoints`; read back with
-        :func:`ctrnn.load`."""
-        from ..io import save_result
-
-        tensors: dict[str, torch.Tensor] = {"inputs": self.inputs}
-        for s, res in enumerate(self.results):
-            tensors |= {f"{s}.{k}": v for k, v in res._tensors().items()}
-        save_result(path, "FixedPointBranches", tensors,
-                    {"results": [r._meta() for r in self.results], "metadata": self.metadata})
-
-    @classmethod
-    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> FixedPointBranches:
-        results = [FixedPoints._from_saved({k: tensors[f"{s}.{k}"] for k in FixedPoints._TENSORS}, m)
-                   for s, m in enumerate(meta["results"])]
-        return cls(inputs=tensors["inputs"], results=results, metadata=meta["metadata"])
+        return plot_result(self, direction=direction, title=title)
 
 
 def fixed_point_branches(sys_or_map: System | DiscreteMap, inputs: Any, x_init: Any, **options: Any) -> FixedPointBranches:

@@ -5,18 +5,23 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from .._simulate import prepare_problem, simulate
-from ..systems._base import System
-from ._discretize import discretize
+from ..._results import Result, plot_result
+from ..._simulate import prepare_problem, simulate
+from ...systems._base import System
+from ...discretize import discretize
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-@dataclass(frozen=True, eq=False)
-class DiscretizationError:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class DiscretizationError(Result):
     """Errors of discrete rollouts against a tight continuous reference.
 
     Attributes:
@@ -40,41 +45,9 @@ class DiscretizationError:
     t_span: tuple[float, float]
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    def plot(self, *, title: str | None = None):
+    def plot(self, *, title: str | None = None) -> Figure:
         """Log-log error against dt, one line per scheme, slopes in the legend. Returns a Figure."""
-        import matplotlib.pyplot as plt
-
-        from ..plot import STYLE
-
-        with plt.rc_context(STYLE):
-            fig, ax = plt.subplots(figsize=(5.5, 4))
-            dts = self.dts.numpy()
-            for i, name in enumerate(self.schemes):
-                order = self.orders[name]
-                label = f"{name} (exact)" if order is None else f"{name} (order {order:.2f})"
-                ax.loglog(dts, np.maximum(self.max_errors[i].numpy(), self.floor / 10), "o-", label=label, ms=4)
-            ax.axhline(self.floor, color="0.5", ls=":", lw=1)
-            ax.text(dts.min(), self.floor * 1.3, "reference accuracy", color="0.4", fontsize=7)
-            ax.set_xlabel("step dt (time constants)")
-            ax.set_ylabel("max |x_discrete - x_continuous|")
-            ax.set_title(title or f"discretization error over t in [{self.t_span[0]:g}, {self.t_span[1]:g}]")
-            ax.legend(frameon=False, fontsize=7)
-            fig.tight_layout()
-        return fig
-
-    def save(self, path: str) -> None:
-        from ..io import save_result
-
-        save_result(path, "DiscretizationError", {"dts": self.dts, "max_errors": self.max_errors,
-                                                  "final_errors": self.final_errors},
-                    {"schemes": self.schemes, "orders": self.orders, "floor": self.floor,
-                     "t_span": list(self.t_span), "metadata": self.metadata})
-
-    @classmethod
-    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> DiscretizationError:
-        return cls(schemes=meta["schemes"], dts=tensors["dts"], max_errors=tensors["max_errors"],
-                   final_errors=tensors["final_errors"], orders=meta["orders"], floor=meta["floor"],
-                   t_span=tuple(meta["t_span"]), metadata=meta["metadata"])
+        return plot_result(self, title=title)
 
 
 def fitted_order(dts: Sequence[float], errors: Sequence[float], floor: float) -> float | None:

@@ -11,10 +11,12 @@ from typing import Any
 
 import torch
 
-from ._progress import TimeProgress
-from ._simulate import SolverStats, Trajectory, describe_system, prepare_problem, simulate, versions
-from .io import read, save_result
-from .systems._base import System
+from .._progress import TimeProgress
+from .._simulate import SolverStats, Trajectory, describe_system, is_fixed_step, prepare_problem, simulate
+from .._version import versions
+from ..systems._base import System
+from ._format import read, write_file
+from ._results import decode_result
 
 
 def _chunk_bounds(n_points: int, chunks: int) -> list[int]:
@@ -31,7 +33,7 @@ def _save_checkpoint(path: Path, t: torch.Tensor, x_done: torch.Tensor, u_done: 
         tensors["u"] = u_done
     if not complete:
         tensors["t_full"] = t
-    save_result(path, "Trajectory", tensors, {
+    write_file(path, tensors, "Trajectory", {
         "stats": asdict(stats), **settings,
         "metadata": {**metadata, "checkpoint": {"complete": complete, "points_done": len(x_done),
                                                 "points_total": len(t)}}})
@@ -71,8 +73,9 @@ def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *
     if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
         raise ValueError(f"chunks must be a positive int, got {chunks!r}")
     x0, t, u = prepare_problem(system, x0, t, inputs)
-    settings = {"method": method, "rtol": None if step_size is not None else rtol,
-                "atol": None if step_size is not None else atol, "step_size": step_size}
+    fixed = is_fixed_step(method)  # as simulate records it: a fixed-step method has no tolerances
+    settings = {"method": method, "rtol": None if fixed else rtol, "atol": None if fixed else atol,
+                "step_size": step_size}
     meta = {"system": describe_system(system), "versions": versions(),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(metadata or {})}
 
@@ -148,5 +151,5 @@ def _load_checkpoint(path: Path, x0: torch.Tensor, t: torch.Tensor, settings: di
                          f"{', '.join(problems)}); delete it or write to another path")
     stats = SolverStats(**saved["stats"])
     if complete:
-        return x_saved, stats, replace(Trajectory._from_saved(tensors, saved), t=t, x=x_saved)
+        return x_saved, stats, replace(decode_result("Trajectory", tensors, saved), t=t, x=x_saved)
     return x_saved, stats, None

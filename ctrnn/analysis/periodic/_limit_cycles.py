@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .._simulate import simulate
-from ..systems._base import System
-from ..systems._wrappers import VectorField
-from ._common import check_dynamics, check_input, check_states
+from ..._results import Result, plot_result
+from ..._simulate import simulate
+from ...systems._base import System
+from ...systems._wrappers import VectorField
+from .._common import check_dynamics, check_input, check_states
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 
 class NoCycleError(RuntimeError):
     """The search found no periodic orbit (it settled on a fixed point, or never returned)."""
 
 
-@dataclass(frozen=True, eq=False)
-class LimitCycle:
+@dataclass(frozen=True, eq=False, repr=False)
+class LimitCycle(Result):
     """A periodic orbit ``x(t + T) = x(t)`` of a flow.
 
     Attributes:
@@ -43,24 +48,9 @@ class LimitCycle:
     residual: float
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    def plot(self, *, title: str | None = None):
+    def plot(self, *, title: str | None = None) -> Figure:
         """The orbit and the Floquet multipliers against the unit circle. Returns a matplotlib Figure."""
-        from ..plot import plot_limit_cycle
-
-        return plot_limit_cycle(self, title=title)
-
-    def save(self, path: str) -> None:
-        from ..io import save_result
-
-        save_result(path, "LimitCycle", {"orbit": self.orbit, "times": self.times,
-                                         "floquet_multipliers": self.floquet_multipliers,
-                                         "floquet_exponents": self.floquet_exponents},
-                    {"period": self.period, "stable": self.stable, "residual": self.residual, "metadata": self.metadata})
-
-    @classmethod
-    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> LimitCycle:
-        return cls(**tensors, period=meta["period"], stable=meta["stable"], residual=meta["residual"],
-                   metadata=meta["metadata"])
+        return plot_result(self, title=title)
 
 
 def _flow_with_monodromy(system: System, u: torch.Tensor | None, n: int) -> VectorField:

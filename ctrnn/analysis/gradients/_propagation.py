@@ -3,23 +3,28 @@ exploding gradients read as products of Jacobians along a trajectory)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .._errors import DivergenceError
-from .._progress import TimeProgress
-from ..discretize._base import DiscreteMap
-from ..systems._base import System
-from .._validation import check_positive
-from ._common import describe
-from ._tangent import TangentStepper, map_time_step, tangent_problem
+from ..._results import Result, plot_result
+from ..._errors import DivergenceError
+from ..._progress import TimeProgress
+from ...discretize._base import DiscreteMap
+from ...systems._base import System
+from ..._validation import check_positive
+
+from ...discretize._base import map_time_step
+from .._tangent import TangentStepper, tangent_problem
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-@dataclass(frozen=True, eq=False)
-class GradientPropagation:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class GradientPropagation(Result):
     """Norms and singular values of ``d x_T / d x_{T-k}`` against the lag ``k``.
 
     Attributes:
@@ -58,69 +63,10 @@ class GradientPropagation:
         return (f"gradient norm ({self.part}) at lag {float(self.lag_times[-1]):g}: {float(self.norms[:, -1].mean()):.3e}; "
                 f"fitted rate {self.rate:+.4f} {unit} ({kind})")
 
-    def plot(self, *, title: str | None = None, ax: Any = None, label: str | None = None, color: str | None = None):
+    def plot(self, *, title: str | None = None, ax: Any = None, label: str | None = None, color: str | None = None) -> Figure:
         """``||d x_T / d x_{T-k}||`` (log scale) against the lag with the fitted exponential, and the
         leading singular values faint. Returns the Figure."""
-        import matplotlib.pyplot as plt
-
-        from ..plot import PALETTE, STYLE
-
-        color = color or PALETTE[0]
-        with plt.rc_context(STYLE):
-            if ax is None:
-                fig, ax = plt.subplots(figsize=(6.4, 4.2))
-            else:
-                fig = ax.figure
-            lag = self.lag_times.cpu().double()
-            sv = self.singular_values.cpu().double().mean(0)
-            for j in range(1, sv.shape[-1]):
-                ax.plot(lag, sv[:, j], color=color, lw=0.6, alpha=0.35)
-            ax.plot(lag, self.mean_log_norm().exp().cpu(), color=color, lw=1.8,
-                    label=f"{label or self.part}: rate {self.rate:+.3g}")
-            fit = lag >= self.fit_from
-            if bool(fit.any()):
-                c = float(self.metadata.get("intercept", 0.0))
-                ax.plot(lag[fit], torch.exp(c + self.rate * lag[fit]), color=color, lw=1, ls="--")
-            ax.set_yscale("log")
-            ax.set_xlabel(f"lag k ({self.time_unit})")
-            ax.set_ylabel("||d x_T / d x_(T-k)||  (faint: lower singular values)")
-            ax.set_title(title or "gradient propagation (dashed: fitted exponential)")
-            ax.legend(frameon=False, fontsize=7)
-            fig.tight_layout()
-        return fig
-
-    def save(self, path: str) -> None:
-        from ..io import save_result
-
-        save_result(path, "GradientPropagation",
-                    {k: getattr(self, k) for k in ("lags", "lag_times", "norms", "singular_values")},
-                    {"rate": self.rate, "fit_from": self.fit_from, "part": self.part, "is_map": self.is_map,
-                     "metadata": self.metadata})
-
-    @classmethod
-    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> GradientPropagation:
-        return cls(**tensors, **meta)
-
-
-def compare_gradient_propagation(results: Mapping[str, GradientPropagation], *, title: str | None = None):
-    """Several models' gradient propagation on one plot: the vanishing / exploding picture. Returns a Figure."""
-    import matplotlib.pyplot as plt
-
-    from ..plot import PALETTE, STYLE
-
-    if not results:
-        raise ValueError("give at least one GradientPropagation: {name: result}")
-    units = {r.time_unit for r in results.values()}
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7, 4.6))
-        for i, (name, res) in enumerate(results.items()):
-            res.plot(ax=ax, label=name, color=PALETTE[i % len(PALETTE)])
-        ax.axhline(1.0, color="0.5", lw=1, ls=":")
-        if len(units) > 1:
-            ax.set_xlabel("lag k (time constants, or iterations for maps without a dt)")
-        ax.set_title(title or "gradient propagation: above 1 explodes, below vanishes")
-        fig.tight_layout()
-    return fig
+        return plot_result(self, title=title, ax=ax, label=label, color=color)
 
 
 def _part_indices(obj: System | DiscreteMap, part: Any) -> tuple[str, torch.Tensor | slice]:
@@ -230,5 +176,5 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
     return GradientPropagation(
         lags=lags, lag_times=lag_times, norms=norms_t, singular_values=singular_values, rate=slope,
         fit_from=float(lag_times[fit][0]), part=name, is_map=is_map,
-        metadata={"system": describe(sys_or_map), "dt": time_step, "horizon_steps": K, "t_transient": n_tr * h,
+        metadata={"system": sys_or_map.describe(), "dt": time_step, "horizon_steps": K, "t_transient": n_tr * h,
                   "intercept": intercept, "method": None if is_map else method, "initial_states": B})

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..discretize._base import DiscreteMap
-from ..systems._base import System
-from ._common import check_dynamics, check_input, check_states, describe, residual, residual_and_jacobian
+from ..._results import Result, plot_result
+from ...discretize._base import DiscreteMap
+from ...systems._base import System
+from .._common import check_dynamics, check_input, check_states, residual, residual_and_jacobian
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-@dataclass(frozen=True, eq=False)
-class FixedPoints:
+
+@dataclass(frozen=True, eq=False, repr=False)
+class FixedPoints(Result):
     """Fixed points (and slow points) of a flow ``f(x*, u) = 0`` or a map ``F(x*, u) = x*``.
 
     Attributes:
@@ -53,32 +58,10 @@ class FixedPoints:
     def __len__(self) -> int:
         return self.points.shape[0]
 
-    def plot(self, *, trajectory: Any = None, title: str | None = None):
+    def plot(self, *, trajectory: Any = None, title: str | None = None) -> Figure:
         """Fixed points by kind (over ``trajectory`` if given) and their eigenvalues against the stability
         boundary. Returns a matplotlib Figure."""
-        from ..plot import plot_fixed_points
-
-        return plot_fixed_points(self, trajectory=trajectory, title=title)
-
-    _TENSORS = ("points", "residuals", "jacobians", "eigenvalues", "eigenvectors", "stable", "n_unstable",
-                "slow_points", "slow_speeds")
-
-    def save(self, path: str) -> None:
-        from ..io import save_result
-
-        save_result(path, "FixedPoints", self._tensors(), self._meta())
-
-    def _tensors(self) -> dict[str, torch.Tensor]:
-        return {k: getattr(self, k) for k in self._TENSORS}
-
-    def _meta(self) -> dict[str, Any]:
-        return {"kinds": self.kinds, "is_map": self.is_map, "n_starts": self.n_starts, "n_diverged": self.n_diverged,
-                "n_converged": self.n_converged, "metadata": self.metadata}
-
-    @classmethod
-    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> FixedPoints:
-        return cls(**tensors, kinds=meta["kinds"], is_map=meta["is_map"], n_starts=meta["n_starts"],
-                   n_diverged=meta["n_diverged"], n_converged=meta["n_converged"], metadata=meta["metadata"])
+        return plot_result(self, trajectory=trajectory, title=title)
 
     def summary(self) -> str:
         lines = [f"{len(self)} fixed point(s), {self.slow_points.shape[0]} slow point(s) from {self.n_starts} starts"
@@ -216,7 +199,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     return FixedPoints(points=points, residuals=res, jacobians=jac, eigenvalues=evals, eigenvectors=evecs,
                        stable=stable, kinds=kinds, n_unstable=n_unst, slow_points=slow_points, slow_speeds=slow_speeds,
                        is_map=is_map, n_starts=K, n_diverged=int((~finite).sum()), n_converged=int(fixed.sum()),
-                       metadata={"inputs": None if u is None else u.tolist(), "system": describe(sys_or_map)})
+                       metadata={"inputs": None if u is None else u.tolist(), "system": sys_or_map.describe()})
 
 
 def _unique(points: torch.Tensor, speeds: torch.Tensor, tol: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -237,7 +220,7 @@ def sample_starts(trajectory_states: torch.Tensor, k: int, *, noise: float = 0.0
                   seed: int | torch.Generator | None = 0) -> torch.Tensor:
     """``k`` starts drawn from visited states ``(..., n)`` (e.g. ``Trajectory.x``) plus Gaussian noise of
     standard deviation ``noise``: the sampling of Sussillo & Barak (2013)."""
-    from ..systems._rate import make_generator
+    from ...systems._rate import make_generator
 
     gen, _ = make_generator(seed)
     flat = trajectory_states.detach().reshape(-1, trajectory_states.shape[-1])

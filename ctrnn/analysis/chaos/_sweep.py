@@ -5,19 +5,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .._errors import DivergenceError
-from .._validation import as_tensor, check_positive_int
-from ..discretize._base import DiscreteMap
-from ..systems._base import System
+from ..._results import Result, plot_result
+from ..._errors import DivergenceError
+from ..._validation import as_tensor, check_positive_int
+from ...discretize._base import DiscreteMap
+from ...systems._base import System
 from ._lyapunov import LyapunovSpectrum, lyapunov_spectra
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-@dataclass(frozen=True, eq=False)
-class Sweep:
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Sweep(Result):
     """Largest exponent, entropy and Kaplan-Yorke dimension against a parameter.
 
     Attributes:
@@ -65,50 +70,10 @@ class Sweep:
                      else "largest exponent does not cross zero in this range")
         return "\n".join(lines)
 
-    def plot(self, *, title: str | None = None):
+    def plot(self, *, title: str | None = None) -> Figure:
         """Largest exponent with error bars against the parameter (zero line; ``g = 1`` marked for a gain
         sweep), and entropy and dimension. Returns a Figure."""
-        import matplotlib.pyplot as plt
-
-        from ..plot import PALETTE, STYLE
-
-        v = self.values.cpu()
-        with plt.rc_context(STYLE):
-            fig, (ax_l, ax_d) = plt.subplots(1, 2, figsize=(10, 4.2))
-            ax_l.errorbar(v, self.largest.cpu(), yerr=self.largest_stderr.cpu(), fmt="o-", ms=4, color=PALETTE[0],
-                          capsize=2, label="largest exponent lambda_1")
-            ax_l.axhline(0.0, color="0.5", lw=1, ls="--")
-            if self.parameter == "g":
-                ax_l.axvline(1.0, color=PALETTE[3], lw=1, ls=":", label="g = 1 (N -> infinity transition)")
-            ax_l.set_xlabel(self.parameter)
-            ax_l.set_ylabel("lambda_1 (per time constant)")
-            ax_l.set_title("transition to chaos")
-            ax_l.legend(frameon=False, fontsize=7)
-            ax_d.errorbar(v, self.entropy.cpu(), yerr=self.entropy_stderr.cpu(), fmt="s-", ms=4, color=PALETTE[1],
-                          capsize=2, label="entropy (sum of positive exponents)")
-            ax_d.set_xlabel(self.parameter)
-            ax_d.set_ylabel("entropy rate (per time constant)", color=PALETTE[1])
-            ax_k = ax_d.twinx()
-            ax_k.spines["right"].set_visible(True)
-            ax_k.errorbar(v, self.dimension.cpu(), yerr=self.dimension_stderr.cpu(), fmt="^-", ms=4,
-                          color=PALETTE[2], capsize=2)
-            ax_k.set_ylabel("Kaplan-Yorke dimension", color=PALETTE[2])
-            ax_d.set_title("entropy and attractor dimension")
-            fig.suptitle(title or self.metadata.get("description", ""), fontsize=9)
-            fig.tight_layout()
-        return fig
-
-    def save(self, path: str) -> None:
-        from ..io import save_result
-
-        names = ("values", "largest", "largest_stderr", "entropy", "entropy_stderr", "dimension", "dimension_stderr",
-                 "per_network")
-        save_result(path, "Sweep", {k: getattr(self, k) for k in names},
-                    {"parameter": self.parameter, "seeds": self.seeds, "metadata": self.metadata})
-
-    @classmethod
-    def _from_saved(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Sweep:
-        return cls(**tensors, parameter=meta["parameter"], seeds=meta["seeds"], metadata=meta["metadata"])
+        return plot_result(self, title=title)
 
 
 def _mean_and_stderr(x: torch.Tensor) -> tuple[float, float]:
@@ -154,7 +119,7 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
     if not seeds:
         raise ValueError("give at least one seed")
     per_solve = check_positive_int(networks_per_solve, "networks_per_solve")
-    from .._progress import TimeProgress
+    from ..._progress import TimeProgress
 
     done: dict[tuple[int, int], LyapunovSpectrum] = dict(completed or {})
     pending = [(i, j) for i in range(vals.numel()) for j in range(len(seeds)) if (i, j) not in done]

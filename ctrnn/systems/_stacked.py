@@ -15,19 +15,15 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from ..discretize._base import DiscreteMap
-from ..systems._base import System
-from ._common import describe
-from ._tangent import map_time_step
-
-#: attributes that only shape a model's construction (its random draw), never its dynamics
-_CONSTRUCTION_ONLY = frozenset({"seed", "g", "zero_diagonal", "training"})
+from ._base import System
 
 
-def stacking_obstacle(models: Sequence[System | DiscreteMap]) -> str | None:
+def stacking_obstacle(models: Sequence[nn.Module]) -> str | None:
     """Why these models cannot share one batched solve (``None`` when they can): they must be of one class
     with tensors of the same names, shapes, dtypes and devices, and the same non-tensor settings (form,
-    activation, Dale's law, ...); the values of their tensors may differ."""
+    activation, Dale's law, ...); the values of their tensors may differ. Attributes a model class lists in
+    ``construction_only`` (a rate network's ``g`` and ``seed``: they shape its random draw, never its dynamics)
+    may differ too."""
     if not models:
         return "no models"
     first = models[0]
@@ -38,8 +34,9 @@ def stacking_obstacle(models: Sequence[System | DiscreteMap]) -> str | None:
         for a, b in zip(mods_a, mods_b):
             if type(a) is not type(b):
                 return f"model {index} is a {type(b).__name__}, model 0 a {type(a).__name__}"
+            ignored = getattr(a, "construction_only", frozenset())
             for key, value in vars(a).items():
-                if key.startswith("_") or key in _CONSTRUCTION_ONLY or isinstance(value, nn.Module):
+                if key.startswith("_") or key == "training" or key in ignored or isinstance(value, nn.Module):
                     continue
                 theirs = vars(b).get(key)
                 try:
@@ -85,7 +82,7 @@ class _Stacked:
         self.count = len(models)
         self.template = models[0]
         self.state_dim, self.input_dim = models[0].state_dim, models[0].input_dim
-        self.descriptions = [describe(m) for m in models]
+        self.descriptions = [m.describe() for m in models]
         # buffers (moved by .to()) named without dots; _names maps them back to the template's names
         self._names = {}
         self._calls: dict[tuple[str, tuple[bool, ...]], Any] = {}
@@ -147,32 +144,3 @@ class StackedSystem(_Stacked, System):
             t: torch.Tensor | float = 0.0) -> torch.Tensor:
         t = torch.as_tensor(t, dtype=x.real.dtype, device=x.device)
         return self._vmapped("jvp", (x, v, u, t), (True, True, self._input_is_batched(u), False))
-
-
-class StackedMap(_Stacked, DiscreteMap):
-    """``P`` maps of one architecture as one :class:`~ctrnn.DiscreteMap` on a ``(P * B, n)`` batch."""
-
-    def __init__(self, models: Sequence[DiscreteMap]):
-        DiscreteMap.__init__(self)
-        self._stack(models)
-        dts = {map_time_step(m) for m in models}
-        self.dt = dts.pop() if len(dts) == 1 else None  # a common step, for exponents per unit time
-
-    def step(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
-        return self._vmapped("step", (x, u), (True, self._input_is_batched(u)))
-
-    def jacobian(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
-        return self._vmapped("jacobian", (x, u), (True, self._input_is_batched(u)))
-
-    def jvp(self, x: torch.Tensor, v: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
-        return self._vmapped("jvp", (x, v, u), (True, True, self._input_is_batched(u)))
-
-
-def stack_models(models: Sequence[System | DiscreteMap]) -> StackedSystem | StackedMap:
-    """One batched model for several networks of one architecture (raises ``ValueError`` naming the
-    difference when they cannot share one solve)."""
-    if all(isinstance(m, System) for m in models):
-        return StackedSystem(models)
-    if all(isinstance(m, DiscreteMap) for m in models):
-        return StackedMap(models)
-    raise ValueError("stack flows with flows and maps with maps")

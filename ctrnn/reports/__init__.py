@@ -135,10 +135,8 @@ class Report:
                        config: dict[str, Any] | None = None) -> None:
         """Model card: the equations in words, the parameters and tensors, the seed, the versions, and the
         command that reproduces the report."""
-        from .analysis._common import describe
-
         self.section("Model card")
-        self.add_text(describe(model))
+        self.add_text(model.describe())
         settings = model.config() if hasattr(model, "config") else {}
         rows = [(k, _short_value(v)) for k, v in settings.items()]
         if rows:
@@ -275,11 +273,11 @@ def report(model: Any, path: str | Path | None = None, *, x0: Any = None, inputs
         the :class:`Report`. An analysis that cannot run on this model (e.g. no limit cycle found) leaves a
         note in its section rather than stopping the report.
     """
-    from .analysis._common import check_dynamics
+    from ..analysis._common import check_dynamics
 
     if check_dynamics(model, "report"):
         raise TypeError("report takes a flow (a ctrnn.System); a map's report is not implemented")
-    from ._validation import default_dtype
+    from .._validation import default_dtype
 
     ref = next(iter([*model.parameters(), *model.buffers()]), None)
     # a model without tensors (Van der Pol, Lorenz) runs in its states' precision, float64 by default
@@ -292,11 +290,10 @@ def report(model: Any, path: str | Path | None = None, *, x0: Any = None, inputs
 def _report(model: Any, path: str | Path | None, *, x0: Any, inputs: Any, seed: int, title: str | None, quick: bool,
             t_end: float | None, batch: int | None, x0_scale: float, command: str | None, config: dict[str, Any] | None,
             pdf: bool, log: Callable[[str], None] | None) -> Report:
-    from . import analysis
-    from ._simulate import simulate
-    from .analysis._common import describe
-    from .inputs import Constant
-    from .plot import plot_fixed_points, plot_phase_portrait
+    import ctrnn.analysis as analysis
+    from .._simulate import simulate
+    from ..inputs import Constant
+    from ..plot import plot_fixed_points, plot_phase_portrait
 
     say = log or (lambda line: None)
     n = model.state_dim
@@ -311,8 +308,8 @@ def _report(model: Any, path: str | Path | None, *, x0: Any, inputs: Any, seed: 
     t_end = float(t_end if t_end is not None else (30.0 if quick else 100.0))
 
     doc = Report(title or f"{type(model).__name__}, n = {n}",
-                 subtitle=f"ctrnn phase-portrait report: {describe(model)}" + (" (quick size)" if quick else ""))
-    doc.summarize("model", describe(model))
+                 subtitle=f"ctrnn phase-portrait report: {model.describe()}" + (" (quick size)" if quick else ""))
+    doc.summarize("model", model.describe())
     doc.summarize("state dimension", n)
     doc.add_model_card(model, seed=seed, command=command, config=config)
 
@@ -375,7 +372,7 @@ def _report(model: Any, path: str | Path | None, *, x0: Any, inputs: Any, seed: 
         doc.add_figure(plot_phase_portrait(model, trajectory=traj, fixed_points=fp, cycles=cycles, basins=basins_result,
                                            inputs=u), "Phase portrait.")
     else:
-        from .plot import principal_components
+        from ..analysis import principal_components
 
         ratio = principal_components(traj.x.detach().cpu(), min(n, 10))[2]
         doc.section("Fixed and slow points in the principal-component plane",
@@ -452,7 +449,7 @@ def _step_for(model: Any, traj: Any, u: torch.Tensor | None) -> float:
 
 def _limit_cycles(model: Any, traj: Any, fp: Any, u: torch.Tensor | None, les: Any, quick: bool) -> tuple[list, str]:
     """Limit cycles the trajectories approach (up to 3 distinct), and a note when none is looked for."""
-    from .analysis import NoCycleError, find_limit_cycle
+    from ..analysis import NoCycleError, find_limit_cycle
 
     if model.state_dim > 20:
         return [], "not searched for n > 20"
@@ -484,10 +481,10 @@ def _diameter(points: torch.Tensor) -> float:
 
 
 def _discretization_section(doc: Report, model: Any, x0: torch.Tensor, dt: float, u: torch.Tensor | None) -> None:
-    from .discretize import discretization_error
+    from ..analysis import discretization_error
 
     schemes = ["euler", "rk4"] + (["exp_euler"] if model.leak(x0, u) is not None else [])
-    from ._errors import DivergenceError
+    from .._errors import DivergenceError
 
     dts = [8 * dt, 4 * dt, 2 * dt, dt]
     span = 40 * 8 * dt

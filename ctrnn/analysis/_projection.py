@@ -1,0 +1,55 @@
+"""Projections of visited states: principal components, and the planes that basins and portraits are drawn on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .._validation import as_tensor
+
+
+def principal_components(x: torch.Tensor, k: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Project points ``(..., n)`` on their top ``k`` principal components.
+
+    Returns:
+        ``(projected (..., k), components (k, n), explained_variance_ratio (k,))``.
+    """
+    flat = x.reshape(-1, x.shape[-1]).double()
+    mean = flat.mean(0)
+    _, s, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+    var = s**2
+    ratio = var[:k] / var.sum().clamp_min(torch.finfo(var.dtype).tiny)
+    proj = (x.double() - mean) @ vh[:k].T
+    return proj, vh[:k], ratio
+
+
+def pca_plane(states: Any, *, margin: float = 0.15) -> dict[str, Any]:
+    """The plane of the top two principal components of visited states ``(..., n)``, as keyword
+    arguments for :func:`basins`: ``origin`` (their mean), ``directions`` (unit PCs, ``(2, n)``),
+    ``extent`` (their range on the plane, widened by ``margin`` on each side) and ``axis_labels``."""
+    x = as_tensor(states, "states")
+    if x.ndim < 2 or x.shape[-1] < 2:
+        raise ValueError(f"a plane needs states of dimension n >= 2, got shape {tuple(x.shape)}")
+    proj, components, ratio = principal_components(x.detach().cpu(), 2)
+    labels = tuple(f"PC{i + 1} ({100 * float(r):.1f}% var.)" for i, r in enumerate(ratio))
+    mean = x.detach().cpu().double().reshape(-1, x.shape[-1]).mean(0)
+    return {"origin": mean, "directions": components, "extent": padded_extent(proj, margin), "axis_labels": labels}
+
+
+def state_plane(states: Any, *, margin: float = 0.15) -> dict[str, Any]:
+    """The plane of a 2-D state itself, spanning visited states ``(..., 2)`` widened by ``margin``: keyword
+    arguments for :func:`basins`, like :func:`pca_plane`."""
+    x = as_tensor(states, "states")
+    if x.shape[-1] != 2:
+        raise ValueError(f"state_plane takes states of dimension 2, got shape {tuple(x.shape)}")
+    return {"origin": torch.zeros(2, dtype=torch.float64), "directions": torch.eye(2, dtype=torch.float64),
+            "extent": padded_extent(x.detach().cpu().double(), margin), "axis_labels": ("x0", "x1")}
+
+
+def padded_extent(points: torch.Tensor, margin: float) -> tuple[float, float, float, float]:
+    """``(a_min, a_max, b_min, b_max)`` of points ``(..., 2)``, each side widened by ``margin`` of the range."""
+    flat = points.reshape(-1, 2)
+    lo, hi = flat.amin(0), flat.amax(0)
+    pad = margin * (hi - lo).clamp_min(1e-6)
+    return float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1])

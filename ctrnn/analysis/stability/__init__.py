@@ -1,0 +1,10 @@
+"""Stability: fixed and slow points, their branches against an input, basins of attraction, eigenvalue spectra."""
+
+from ._basins import Basins, basins
+from ._branches import FixedPointBranches, fixed_point_branches
+from ._fixed_points import FixedPoints, classify, find_fixed_points, sample_starts
+from ._spectra import ConnectivitySpectrum, JacobianSpectra, connectivity_spectrum, spectra_along
+
+__all__ = ["Basins", "ConnectivitySpectrum", "FixedPointBranches", "FixedPoints", "JacobianSpectra", "basins",
+           "classify", "connectivity_spectrum", "find_fixed_points", "fixed_point_branches", "sample_starts",
+           "spectra_along"]

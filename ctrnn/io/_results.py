@@ -1,0 +1,133 @@
+"""Results to and from files: one generic codec for result dataclasses (tensor fields become tensors, the rest
+JSON metadata), with the few results that hold other results or mappings of tensors spelled out.
+
+The layout of each kind is the one earlier versions wrote, so their files still load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from .._simulate import SolverStats, Trajectory
+from ..analysis import (Basins, ConnectivitySpectrum, DiscretizationError, FixedPointBranches, FixedPoints,
+                        GradientPropagation, JacobianSpectra, LimitCycle, LyapunovSpectrum, Sweep)
+from ._format import write_file
+
+Tensors = dict[str, torch.Tensor]
+Meta = dict[str, Any]
+
+
+def encode(result: Any, *, skip: tuple[str, ...] = ()) -> tuple[Tensors, Meta]:
+    """Tensor fields (``None`` ones left out) to tensors, every other field to JSON-able metadata."""
+    tensors: Tensors = {}
+    meta: Meta = {}
+    for f in dataclasses.fields(result):
+        if f.name in skip:
+            continue
+        value = getattr(result, f.name)
+        if isinstance(value, torch.Tensor):
+            tensors[f.name] = value
+        elif dataclasses.is_dataclass(value):
+            meta[f.name] = dataclasses.asdict(value)
+        else:
+            meta[f.name] = list(value) if isinstance(value, tuple) else value
+    return tensors, meta
+
+
+def decode(cls: type, tensors: Tensors, meta: Meta) -> Any:
+    """Rebuild ``cls`` from what :func:`encode` wrote; fields typed as tuples come back as tuples."""
+    values = {**meta, **tensors}
+    for f in dataclasses.fields(cls):
+        if f.name in values and isinstance(values[f.name], list) and str(f.type).startswith("tuple"):
+            values[f.name] = tuple(values[f.name])
+    return cls(**{f.name: values[f.name] for f in dataclasses.fields(cls) if f.name in values})
+
+
+# -- results whose fields are not all tensors and JSON values --------------------------------------------------
+def _encode_trajectory(traj: Trajectory) -> tuple[Tensors, Meta]:
+    return encode(traj)
+
+
+def _decode_trajectory(tensors: Tensors, meta: Meta) -> Trajectory:
+    return Trajectory(t=tensors["t"], x=tensors["x"], u=tensors.get("u"), stats=SolverStats(**meta["stats"]),
+                      method=meta["method"], rtol=meta["rtol"], atol=meta["atol"], step_size=meta["step_size"],
+                      metadata=meta["metadata"])
+
+
+def _encode_basins(b: Basins) -> tuple[Tensors, Meta]:
+    tensors, meta = encode(b, skip=("attractors",))
+    tensors |= {f"attractor.{i}": v for i, v in enumerate(b.attractors.values())}
+    meta["attractors"] = list(b.attractors)
+    return tensors, meta
+
+
+def _decode_basins(tensors: Tensors, meta: Meta) -> Basins:
+    tensors = dict(tensors)
+    attractors = {name: tensors.pop(f"attractor.{i}") for i, name in enumerate(meta["attractors"])}
+    metadata = dict(meta["metadata"])
+    if "axis_labels" in metadata:
+        metadata["axis_labels"] = tuple(metadata["axis_labels"])
+    return Basins(**tensors, names=meta["names"], attractors=attractors, metadata=metadata)
+
+
+def _encode_branches(b: FixedPointBranches) -> tuple[Tensors, Meta]:
+    tensors: Tensors = {"inputs": b.inputs}
+    metas = []
+    for s, res in enumerate(b.results):
+        t, m = encode(res)
+        tensors |= {f"{s}.{k}": v for k, v in t.items()}
+        metas.append(m)
+    return tensors, {"results": metas, "metadata": b.metadata}
+
+
+def _decode_branches(tensors: Tensors, meta: Meta) -> FixedPointBranches:
+    results = []
+    for s, m in enumerate(meta["results"]):
+        mine = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith(f"{s}.")}
+        results.append(decode(FixedPoints, mine, m))
+    return FixedPointBranches(inputs=tensors["inputs"], results=results, metadata=meta["metadata"])
+
+
+def _encode_sweep(s: Sweep) -> tuple[Tensors, Meta]:
+    return encode(s, skip=("spectra",))  # each run is its own file when a sweep keeps them (the CLI's runs/)
+
+
+Codec = tuple[Callable[[Any], tuple[Tensors, Meta]], Callable[[Tensors, Meta], Any]]
+
+
+def _generic(cls: type) -> Codec:
+    return encode, lambda tensors, meta: decode(cls, tensors, meta)
+
+
+#: kind (the class name, stored in the file) -> (class, encode, decode)
+CODECS: dict[str, tuple[type, Callable[[Any], tuple[Tensors, Meta]], Callable[[Tensors, Meta], Any]]] = {
+    "Trajectory": (Trajectory, _encode_trajectory, _decode_trajectory),
+    "Basins": (Basins, _encode_basins, _decode_basins),
+    "FixedPointBranches": (FixedPointBranches, _encode_branches, _decode_branches),
+    "Sweep": (Sweep, _encode_sweep, _generic(Sweep)[1]),
+    **{cls.__name__: (cls, *_generic(cls)) for cls in (FixedPoints, LimitCycle, LyapunovSpectrum, GradientPropagation,
+                                                       DiscretizationError, ConnectivitySpectrum, JacobianSpectra)},
+}
+
+
+def save_result(result: Any, path: str) -> None:
+    """Write a result with its kind's codec (``result.save(path)`` lands here)."""
+    kind = type(result).__name__
+    cls, enc, _ = CODECS[kind]
+    tensors, meta = enc(result)
+    write_file(path, tensors, kind, meta)
+
+
+def decode_result(kind: str, tensors: Tensors, meta: Meta) -> Any:
+    """The result of ``kind`` from a file's tensors and metadata.
+
+    Raises:
+        ValueError: an unknown kind.
+    """
+    if kind not in CODECS:
+        raise ValueError(f"unknown result kind {kind!r}")
+    return CODECS[kind][2](tensors, meta)
