@@ -11,10 +11,11 @@ from . import analysis, inputs, systems
 from ._errors import ConfigError, DivergenceError, SolverError
 from ._simulate import METHODS, SolverStats, Trajectory, simulate
 from .analysis import (Basins, ConnectivitySpectrum, DiscretizationError, FixedPointBranches, FixedPoints,
-                       GradientPropagation, JacobianSpectra, LimitCycle, LyapunovSpectrum, NoCycleError, Sweep,
+                       GradientPropagation, JacobianSpectra, LimitCycle, LyapunovSpectrum, NoCycleError, Survey,
+                       SurveySettings, Sweep,
                        discretization_error, find_fixed_points, find_limit_cycle, fixed_point_branches,
                        gradient_propagation, jacobian, largest_lyapunov_exponent, lyapunov_spectra, lyapunov_spectrum,
-                       sweep)
+                       survey, sweep)
 from .discretize import (DiscreteMap, IteratedMap, LinearMap, discretize, from_torch, selective_scan, stack_models,
                          to_torch)
 from . import plot  # noqa: E402  (registers every result's figure)
@@ -29,9 +30,9 @@ __all__ = [
     "DiscreteMap", "DiscretizationError", "DivergenceError", "FixedPointBranches", "FixedPoints", "GRUODE",
     "GradientPropagation", "IteratedMap", "JacobianSpectra", "LSTMODE", "LimitCycle", "LinearMap", "LinearSSM",
     "LyapunovSpectrum", "METHODS", "MODELS", "NoCycleError", "RateRNN", "Report", "SelectiveSSM", "SolverError",
-    "SolverStats", "Sweep", "System", "Trajectory", "VectorField", "__version__", "analysis", "build_system",
+    "SolverStats", "Survey", "SurveySettings", "Sweep", "System", "Trajectory", "VectorField", "__version__", "analysis", "build_system",
     "compare_gradient_propagation", "discretization_error", "discretize", "find_fixed_points", "find_limit_cycle",
     "fixed_point_branches", "from_torch", "gradient_propagation", "inputs", "io", "jacobian",
     "largest_lyapunov_exponent", "load", "lyapunov_spectra", "lyapunov_spectrum", "plot", "report", "save_model",
-    "selective_scan", "simulate", "simulate_to_file", "stack_models", "systems", "to_torch",
+    "selective_scan", "simulate", "simulate_to_file", "stack_models", "survey", "systems", "to_torch",
 ]

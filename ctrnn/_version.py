@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import platform
 from importlib.metadata import PackageNotFoundError, version
 
 try:
@@ -10,11 +10,17 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
+#: import name -> distribution name of what the numbers depend on
+_DEPENDENCIES = {"torch": "torch", "torchdiffeq": "torchdiffeq", "numpy": "numpy", "scipy": "scipy",
+                 "matplotlib": "matplotlib"}
+
 
 def versions() -> dict[str, str]:
-    """``{"ctrnn": ..., "torch": ..., "torchdiffeq": ..., "python": ...}``: recorded with every result."""
-    import torch
-    import torchdiffeq
-
-    return {"ctrnn": __version__, "torch": torch.__version__,
-            "torchdiffeq": getattr(torchdiffeq, "__version__", "unknown"), "python": sys.version.split()[0]}
+    """``{"ctrnn": ..., "python": ..., "torch": ..., ...}``: recorded with every result and report."""
+    found = {"ctrnn": __version__, "python": platform.python_version()}
+    for name, dist in _DEPENDENCIES.items():
+        try:
+            found[name] = version(dist)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found

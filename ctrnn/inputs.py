@@ -17,6 +17,9 @@ import torch
 
 from ._validation import as_tensor, check_finite
 
+__all__ = ["Constant", "FunctionInput", "Input", "Interpolated", "PiecewiseConstant", "as_input", "pulse", "step",
+           "steps"]
+
 
 class Input:
     """Base class: ``u(t)`` with a covered range ``[t_min, t_max]`` and discontinuity ``breakpoints``.
@@ -250,6 +253,12 @@ def steps(times: Sequence[float], levels: torch.Tensor | Sequence, *, t_span: tu
         times: ``K`` increasing switch times.
         levels: ``K + 1`` levels, each a scalar or an ``(m,)`` / ``(*batch, m)`` tensor.
         t_span: ``(t0, t1)`` the input covers.
+
+    Returns:
+        a :class:`PiecewiseConstant` input.
+
+    Raises:
+        ValueError: a non-increasing span or switch times, or a count of levels that is not ``K + 1``.
     """
     t0, t1 = float(t_span[0]), float(t_span[1])
     if not t1 > t0:
@@ -268,14 +277,31 @@ def steps(times: Sequence[float], levels: torch.Tensor | Sequence, *, t_span: tu
 
 
 def step(t_on: float, amplitude: torch.Tensor | Sequence[float] | float, *, t_span: tuple[float, float]) -> PiecewiseConstant:
-    """Zero until ``t_on``, then ``amplitude`` (scalar or ``(m,)``) until the end of ``t_span``."""
+    """A step input: zero until ``t_on``, then ``amplitude`` until the end of ``t_span``.
+
+    Arguments:
+        t_on: when it switches on. amplitude: a scalar or ``(m,)``. t_span: ``(t0, t1)`` the input covers.
+
+    Returns:
+        a :class:`PiecewiseConstant` input.
+    """
     amp = as_tensor(amplitude, "amplitude")
     return steps([t_on], [torch.zeros_like(amp), amp], t_span=t_span)
 
 
 def pulse(t_on: float, t_off: float, amplitude: torch.Tensor | Sequence[float] | float, *,
           t_span: tuple[float, float]) -> PiecewiseConstant:
-    """``amplitude`` on ``[t_on, t_off)``, zero elsewhere in ``t_span``."""
+    """A pulse: ``amplitude`` on ``[t_on, t_off)``, zero elsewhere in ``t_span``.
+
+    Arguments:
+        t_on, t_off: its start and end. amplitude: a scalar or ``(m,)``. t_span: ``(t0, t1)`` the input covers.
+
+    Returns:
+        a :class:`PiecewiseConstant` input.
+
+    Raises:
+        ValueError: ``t_off <= t_on``.
+    """
     if not t_off > t_on:
         raise ValueError(f"t_off must be > t_on, got t_on={t_on}, t_off={t_off}")
     amp = as_tensor(amplitude, "amplitude")
@@ -289,6 +315,15 @@ def as_input(inputs: Input | torch.Tensor | Callable | float | None, t: torch.Te
     ``None`` (zero input), an :class:`Input`, a tensor of samples ``(T, *batch, m)``
     on the time grid ``t`` (zero-order hold), a number or ``(m,)`` sequence (constant), or a callable
     ``fn(t)`` (a :class:`FunctionInput`).
+
+    Arguments:
+        inputs: what the caller passed. t: ``(T,)`` the time grid. input_dim: the system's ``m``.
+
+    Returns:
+        an :class:`Input`, or ``None`` for zero input.
+
+    Raises:
+        ValueError: inputs for an autonomous system, samples not on the grid, or the wrong size ``m``.
     """
     if inputs is None:
         return None  # systems read u=None as zero input

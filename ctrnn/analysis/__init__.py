@@ -5,6 +5,7 @@ propagation) and ``accuracy`` (discretization error). Every verb takes a :class:
 
 from ._common import jacobian
 from ._projection import pca_plane, principal_components, state_plane
+from ._survey import Survey, SurveySettings, survey
 from ..discretize import map_time_step
 from .accuracy import DiscretizationError, discretization_error, fitted_order
 from .chaos import (LyapunovSpectrum, Sweep, kaplan_yorke_dimension, largest_lyapunov_exponent, lyapunov_spectra,
@@ -16,9 +17,9 @@ from .stability import (Basins, ConnectivitySpectrum, FixedPointBranches, FixedP
                         spectra_along)
 
 __all__ = ["Basins", "ConnectivitySpectrum", "DiscretizationError", "FixedPointBranches", "FixedPoints",
-           "GradientPropagation", "JacobianSpectra", "LimitCycle", "LyapunovSpectrum", "NoCycleError", "Sweep",
+           "GradientPropagation", "JacobianSpectra", "LimitCycle", "LyapunovSpectrum", "NoCycleError", "Survey", "SurveySettings", "Sweep",
            "basins", "classify", "connectivity_spectrum", "discretization_error", "find_fixed_points",
            "find_limit_cycle", "fitted_order", "fixed_point_branches", "gradient_propagation", "jacobian",
            "kaplan_yorke_dimension", "largest_lyapunov_exponent", "lyapunov_spectra", "lyapunov_spectrum",
            "map_time_step", "pca_plane", "principal_components", "sample_starts", "spectra_along", "state_parts",
-           "state_plane", "sweep"]
+           "state_plane", "survey", "sweep"]

@@ -10,7 +10,11 @@ from .._validation import as_tensor
 
 
 def principal_components(x: torch.Tensor, k: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Project points ``(..., n)`` on their top ``k`` principal components.
+    """Project points on their top ``k`` principal components (computed in float64).
+
+    Arguments:
+        x: ``(..., n)`` points, e.g. ``Trajectory.x`` ``(T, *batch, n)``.
+        k: how many components.
 
     Returns:
         ``(projected (..., k), components (k, n), explained_variance_ratio (k,))``.
@@ -25,9 +29,19 @@ def principal_components(x: torch.Tensor, k: int = 2) -> tuple[torch.Tensor, tor
 
 
 def pca_plane(states: Any, *, margin: float = 0.15) -> dict[str, Any]:
-    """The plane of the top two principal components of visited states ``(..., n)``, as keyword
-    arguments for :func:`basins`: ``origin`` (their mean), ``directions`` (unit PCs, ``(2, n)``),
-    ``extent`` (their range on the plane, widened by ``margin`` on each side) and ``axis_labels``."""
+    """The plane of the top two principal components of visited states, for :func:`~ctrnn.analysis.basins`.
+
+    Arguments:
+        states: ``(..., n)`` visited states, ``n >= 2``.
+        margin: each side of the extent is widened by this fraction of the range.
+
+    Returns:
+        keyword arguments for ``basins``: ``origin`` ``(n,)`` (the states' mean), ``directions`` ``(2, n)`` (unit
+        principal components), ``extent`` (the states' range on the plane, widened) and ``axis_labels``.
+
+    Raises:
+        ValueError: states of dimension below 2.
+    """
     x = as_tensor(states, "states")
     if x.ndim < 2 or x.shape[-1] < 2:
         raise ValueError(f"a plane needs states of dimension n >= 2, got shape {tuple(x.shape)}")
@@ -38,8 +52,19 @@ def pca_plane(states: Any, *, margin: float = 0.15) -> dict[str, Any]:
 
 
 def state_plane(states: Any, *, margin: float = 0.15) -> dict[str, Any]:
-    """The plane of a 2-D state itself, spanning visited states ``(..., 2)`` widened by ``margin``: keyword
-    arguments for :func:`basins`, like :func:`pca_plane`."""
+    """The plane of a 2-D state itself, for :func:`~ctrnn.analysis.basins`.
+
+    Arguments:
+        states: ``(..., 2)`` visited states.
+        margin: each side of the extent is widened by this fraction of the range.
+
+    Returns:
+        keyword arguments for ``basins``, as :func:`pca_plane` gives them: origin 0, the unit axes, the states'
+        range widened, and the labels ``("x0", "x1")``.
+
+    Raises:
+        ValueError: states that are not 2-D.
+    """
     x = as_tensor(states, "states")
     if x.shape[-1] != 2:
         raise ValueError(f"state_plane takes states of dimension 2, got shape {tuple(x.shape)}")

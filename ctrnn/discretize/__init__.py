@@ -8,6 +8,6 @@ from ._selective import SelectiveMap, selective_scan
 from ._stacked import StackedMap, stack_models
 from ._torch import from_torch, to_torch
 
-__all__ = ["LINEAR_SCHEMES", "DiscreteMap", "IteratedMap", "LinearMap", "SelectiveMap", "StackedMap", "SystemMap",
+__all__ = ["DiscreteMap", "IteratedMap", "LINEAR_SCHEMES", "LinearMap", "SelectiveMap", "StackedMap", "SystemMap",
            "all_schemes", "applicable_schemes", "associative_scan", "discretize", "from_torch", "gbt", "map_time_step",
            "selective_scan", "stack_models", "to_torch"]

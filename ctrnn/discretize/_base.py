@@ -28,6 +28,8 @@ class DiscreteMap(nn.Module):
 
     state_dim: int
     input_dim: int
+    #: the scheme's name for a discretization (``None`` for a map of one's own)
+    scheme: str | None = None
 
     def step(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         """One update: ``x`` ``(*batch, n)``, ``u`` ``(*batch, m)`` or ``None`` -> ``(*batch, n)``."""
@@ -89,10 +91,17 @@ class DiscreteMap(nn.Module):
         """
         save_object(self, path)
 
+    @property
+    def source_system(self) -> System | None:
+        """The continuous-time model this map discretizes (held as ``self.system``), or ``None`` for a map of
+        one's own such as an :class:`IteratedMap`."""
+        system = self._modules.get("system")
+        return system if isinstance(system, System) else None
+
     def describe(self) -> str:
         """A one-line description in words: the model a map discretizes describes it, else its class."""
-        system = getattr(self, "system", None)
-        return system.describe() if isinstance(system, System) else type(self).__name__
+        source = self.source_system
+        return source.describe() if source is not None else type(self).__name__
 
     def jacobian(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         """``dF/dx`` at ``x``, shape ``(*batch, n, n)``."""
@@ -123,7 +132,14 @@ class IteratedMap(WrapsCallable, DiscreteMap):
 
 
 def map_time_step(obj: DiscreteMap) -> float | None:
-    """The step ``dt`` a map stands for (its ``dt`` attribute when it is one number), else ``None``."""
+    """The time step a map stands for, so that its per-iteration numbers convert to per unit time.
+
+    Arguments:
+        obj: a :class:`DiscreteMap`.
+
+    Returns:
+        its ``dt`` attribute when that is one number, else ``None`` (a map of one's own, or per-step steps).
+    """
     dt = getattr(obj, "dt", None)
     if isinstance(dt, torch.Tensor):
         return float(dt) if dt.numel() == 1 else None

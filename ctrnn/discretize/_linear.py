@@ -152,7 +152,17 @@ for _s in (
 
 
 def gbt(alpha: float) -> LinearScheme:
-    """The generalized bilinear transform: 0 is forward Euler, 1/2 bilinear (Tustin), 1 backward Euler."""
+    """The generalized bilinear transform as a linear scheme (scipy's ``cont2discrete(method="gbt")``).
+
+    Arguments:
+        alpha: in ``[0, 1]``: 0 is forward Euler, 1/2 bilinear (Tustin), 1 backward Euler.
+
+    Returns:
+        the scheme, named ``gbt(alpha)``, for :func:`~ctrnn.discretize`.
+
+    Raises:
+        ValueError: ``alpha`` outside ``[0, 1]``.
+    """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"gbt needs 0 <= alpha <= 1, got {alpha}")
     return LinearScheme(f"gbt({alpha:g})", _gbt_dense(alpha), _gbt_diagonal(alpha))

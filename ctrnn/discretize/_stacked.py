@@ -32,8 +32,17 @@ class StackedMap(_Stacked, DiscreteMap):
 
 
 def stack_models(models: Sequence[System | DiscreteMap]) -> StackedSystem | StackedMap:
-    """One batched model for several networks of one architecture (raises ``ValueError`` naming the
-    difference when they cannot share one solve)."""
+    """One batched model for several networks of one architecture, so that they share one solve.
+
+    Arguments:
+        models: ``P`` flows, or ``P`` maps, of one class with tensors of the same shapes.
+
+    Returns:
+        a :class:`~ctrnn.systems.StackedSystem` (or :class:`StackedMap`) on a ``(P * B, n)`` batch, network-major.
+
+    Raises:
+        ValueError: naming the difference when the models cannot be stacked, or flows mixed with maps.
+    """
     if all(isinstance(m, System) for m in models):
         return StackedSystem(models)
     if all(isinstance(m, DiscreteMap) for m in models):

@@ -27,6 +27,12 @@ def to_torch(dmap: SystemMap) -> nn.RNN | nn.GRU | nn.LSTM:
     (``batch_first=False``), same dtype and device. A model without inputs gets ``input_size = 1``
     and zero input weights: feed it zeros.
 
+    Arguments:
+        dmap: ``ctrnn.discretize(model, dt=tau, scheme="euler")`` of a rate network, GRU or LSTM.
+
+    Returns:
+        the ``nn.RNN``, ``nn.GRU`` or ``nn.LSTM`` with the map's weights.
+
     Raises:
         ValueError: saying why no exact module exists (another scheme, ``dt != tau``, the x-form, a
             per-unit ``tau``, an activation torch's RNN lacks, another model).
@@ -106,6 +112,9 @@ def from_torch(module: nn.Module, *, tau: float = 1.0, form: str = "r") -> RateR
         tau: the time constant the module's step stands for.
         form: for RNNs, ``"r"`` (exact: the states are the RNN's) or ``"x"`` (the x-form with the same
             weights: its ``phi(x_t)`` equals the RNN's ``h_t`` when ``x_0 = phi^-1(h_0)``).
+
+    Returns:
+        the :class:`~ctrnn.RateRNN`, :class:`~ctrnn.GRUODE` or :class:`~ctrnn.LSTMODE` with copied weights.
 
     Raises:
         ValueError: a multi-layer or bidirectional module, or a module type without a counterpart.

@@ -24,6 +24,13 @@ def write_file(path: str | os.PathLike, tensors: dict[str, torch.Tensor], kind: 
     """Write ``tensors`` and JSON-able ``meta`` as a ctrnn file of ``kind``, atomically (a temporary file renamed
     into place).
 
+    Arguments:
+        path: the ``.safetensors`` file to write. tensors: name -> tensor (moved to the CPU; complex ones are
+            stored as their (re, im) pairs). kind: what :func:`~ctrnn.load` rebuilds. meta: JSON-able metadata.
+
+    Returns:
+        nothing.
+
     Raises:
         ValueError: ``path`` does not end in ``.safetensors``. FileNotFoundError: its folder does not exist.
     """
@@ -46,7 +53,13 @@ def write_file(path: str | os.PathLike, tensors: dict[str, torch.Tensor], kind: 
 
 
 def read(path: str | os.PathLike) -> tuple[str, dict[str, torch.Tensor], dict[str, Any]]:
-    """Read a ctrnn file: ``(kind, tensors, meta)``.
+    """Read a ctrnn file.
+
+    Arguments:
+        path: a ``.safetensors`` file written by ctrnn.
+
+    Returns:
+        ``(kind, tensors, meta)``: what the file holds, its tensors (on the CPU) and its JSON metadata.
 
     Raises:
         FileNotFoundError: no such file.

@@ -17,6 +17,12 @@ from ._format import write_file
 def save_model(system: Any, path: str | os.PathLike) -> None:
     """Write a model: its class, :meth:`~ctrnn.System.config` and state dict.
 
+    Arguments:
+        system: a :class:`~ctrnn.System` with a ``config()``. path: the ``.safetensors`` file to write.
+
+    Returns:
+        nothing; :func:`ctrnn.load` reads the model back.
+
     Raises:
         TypeError: not a :class:`~ctrnn.System`. NotImplementedError: a model without ``config()``.
     """
@@ -28,6 +34,12 @@ def save_model(system: Any, path: str | os.PathLike) -> None:
 
 def save_map(dmap: Any, path: str | os.PathLike) -> None:
     """Write a discrete map: a linear map's matrices, or a model's map as the model plus scheme and step.
+
+    Arguments:
+        dmap: a :class:`~ctrnn.LinearMap`, or the map of a saveable model. path: the ``.safetensors`` file.
+
+    Returns:
+        nothing; :func:`ctrnn.load` reads the map back.
 
     Raises:
         NotImplementedError: a map that wraps a Python callable.
@@ -46,6 +58,8 @@ def save_map(dmap: Any, path: str | os.PathLike) -> None:
 
 
 def load_model(cls_name: str, config: Any, tensors: dict[str, torch.Tensor], path: Any) -> Any:
+    """Rebuild a model of class ``cls_name`` from its config, then load its tensors (``path`` names the file in
+    errors); the model takes the tensors' dtype."""
     cls = System.model_classes.get(cls_name or "")
     if cls is None or config is None:
         raise ValueError(f"cannot load {path}: unknown or unsaveable model class {cls_name!r}")
@@ -58,6 +72,7 @@ def load_model(cls_name: str, config: Any, tensors: dict[str, torch.Tensor], pat
 
 
 def load_map(meta: dict[str, Any], tensors: dict[str, torch.Tensor], path: Any) -> Any:
+    """Rebuild a map from what :func:`save_map` wrote (``path`` names the file in errors)."""
     if meta["class"] == "LinearMap":
         scipy = tuple(tensors[f"scipy_{k}"] for k in ("Ad", "Bd", "Cd", "Dd"))
         return LinearMap(tensors["Abar"], tensors["Bbar"], tensors["C"], tensors["D"], dt=tensors["dt"],

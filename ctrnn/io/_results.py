@@ -13,8 +13,10 @@ from typing import Any
 import torch
 
 from .._simulate import SolverStats, Trajectory
+from .._results import Result
 from ..analysis import (Basins, ConnectivitySpectrum, DiscretizationError, FixedPointBranches, FixedPoints,
-                        GradientPropagation, JacobianSpectra, LimitCycle, LyapunovSpectrum, Sweep)
+                        GradientPropagation, JacobianSpectra, LimitCycle, LyapunovSpectrum, Survey, SurveySettings,
+                        Sweep)
 from ._format import write_file
 
 Tensors = dict[str, torch.Tensor]
@@ -96,6 +98,65 @@ def _encode_sweep(s: Sweep) -> tuple[Tensors, Meta]:
     return encode(s, skip=("spectra",))  # each run is its own file when a sweep keeps them (the CLI's runs/)
 
 
+def _encode_nested(result: Result, prefix: str) -> tuple[Tensors, Meta]:
+    """A result inside another: its tensors under ``prefix.``, its kind and metadata as a JSON record."""
+    kind = type(result).__name__
+    tensors, meta = CODECS[kind][1](result)
+    return {f"{prefix}.{k}": v for k, v in tensors.items()}, {"kind": kind, "meta": meta}
+
+
+def _decode_nested(record: Meta, tensors: Tensors, prefix: str) -> Any:
+    mine = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    return CODECS[record["kind"]][2](mine, record["meta"])
+
+
+def _encode_survey(found: Survey) -> tuple[Tensors, Meta]:
+    tensors: Tensors = {}
+    meta: Meta = {}
+    for f in dataclasses.fields(found):
+        value = getattr(found, f.name)
+        if isinstance(value, Result):
+            t, meta[f.name] = _encode_nested(value, f.name)
+            tensors |= t
+        elif isinstance(value, list):  # the limit cycles
+            meta[f.name] = []
+            for i, item in enumerate(value):
+                t, record = _encode_nested(item, f"{f.name}.{i}")
+                tensors |= t
+                meta[f.name].append(record)
+        elif isinstance(value, torch.Tensor):
+            tensors[f.name] = value
+        elif f.name == "attractors":
+            tensors |= {f"attractors.{i}": v for i, v in enumerate(value.values())}
+            meta[f.name] = list(value)
+        elif isinstance(value, SurveySettings):
+            meta[f.name] = dataclasses.asdict(value)
+        else:
+            meta[f.name] = value
+    return tensors, meta
+
+
+def _decode_survey(tensors: Tensors, meta: Meta) -> Survey:
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Survey):
+        record = meta.get(f.name)
+        if f.name == "settings":
+            settings = dict(record)
+            settings["discretization_steps"] = tuple(settings["discretization_steps"])
+            values[f.name] = SurveySettings(**settings)
+        elif f.name == "attractors":
+            values[f.name] = {name: tensors[f"attractors.{i}"] for i, name in enumerate(record)}
+        elif f.name == "cycles":
+            values[f.name] = [_decode_nested(r, tensors, f"cycles.{i}") for i, r in enumerate(record)]
+        elif isinstance(record, dict) and set(record) == {"kind", "meta"}:
+            values[f.name] = _decode_nested(record, tensors, f.name)
+        elif f.name in tensors:
+            values[f.name] = tensors[f.name]
+        else:
+            values[f.name] = record
+    return Survey(**values)
+
+
 Codec = tuple[Callable[[Any], tuple[Tensors, Meta]], Callable[[Tensors, Meta], Any]]
 
 
@@ -109,13 +170,22 @@ CODECS: dict[str, tuple[type, Callable[[Any], tuple[Tensors, Meta]], Callable[[T
     "Basins": (Basins, _encode_basins, _decode_basins),
     "FixedPointBranches": (FixedPointBranches, _encode_branches, _decode_branches),
     "Sweep": (Sweep, _encode_sweep, _generic(Sweep)[1]),
+    "Survey": (Survey, _encode_survey, _decode_survey),
     **{cls.__name__: (cls, *_generic(cls)) for cls in (FixedPoints, LimitCycle, LyapunovSpectrum, GradientPropagation,
                                                        DiscretizationError, ConnectivitySpectrum, JacobianSpectra)},
 }
 
 
 def save_result(result: Any, path: str) -> None:
-    """Write a result with its kind's codec (``result.save(path)`` lands here)."""
+    """Write a result with its kind's codec (``result.save(path)`` lands here).
+
+    Arguments:
+        result: any result ctrnn returns (:class:`~ctrnn.Trajectory`, :class:`~ctrnn.FixedPoints`, ...).
+        path: the ``.safetensors`` file to write.
+
+    Returns:
+        nothing; :func:`ctrnn.load` reads the result back.
+    """
     kind = type(result).__name__
     cls, enc, _ = CODECS[kind]
     tensors, meta = enc(result)

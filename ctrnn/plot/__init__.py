@@ -9,7 +9,7 @@ from __future__ import annotations
 from ._style import KIND_MARKERS, PALETTE, STYLE, kind_style, plot_eigenvalues  # first: selects the backend
 from .._results import PLOTTERS
 from .._simulate import Trajectory
-from ..analysis import principal_components
+from ..analysis import Survey, principal_components
 from ..analysis.accuracy import DiscretizationError
 from ..analysis.chaos import LyapunovSpectrum, Sweep
 from ..analysis.gradients import GradientPropagation
@@ -20,7 +20,7 @@ from ._chaos import plot_lyapunov_spectrum, plot_sweep
 from ._gradients import compare_gradient_propagation, plot_gradient_propagation
 from ._periodic import plot_limit_cycle
 from ._stability import (plot_basins, plot_branches, plot_connectivity_spectrum, plot_fixed_points,
-                         plot_jacobian_spectra, plot_phase_portrait)
+                         plot_jacobian_spectra, plot_phase_portrait, plot_survey)
 from ._trajectory import plot_rollouts, plot_trajectory
 
 PLOTTERS.update({
@@ -35,10 +35,11 @@ PLOTTERS.update({
     Sweep: plot_sweep,
     GradientPropagation: plot_gradient_propagation,
     DiscretizationError: plot_discretization_error,
+    Survey: plot_survey,
 })
 
 __all__ = ["KIND_MARKERS", "PALETTE", "STYLE", "compare_gradient_propagation", "kind_style", "plot_basins",
            "plot_branches", "plot_connectivity_spectrum", "plot_discretization_error", "plot_eigenvalues",
            "plot_fixed_points", "plot_gradient_propagation", "plot_jacobian_spectra", "plot_limit_cycle",
-           "plot_lyapunov_spectrum", "plot_phase_portrait", "plot_rollouts", "plot_sweep", "plot_trajectory",
+           "plot_lyapunov_spectrum", "plot_phase_portrait", "plot_rollouts", "plot_survey", "plot_sweep", "plot_trajectory",
            "principal_components"]

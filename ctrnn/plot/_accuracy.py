@@ -14,8 +14,15 @@ from ._style import STYLE
 
 
 def plot_discretization_error(study: DiscretizationError, *, title: str | None = None) -> Figure:
-    """Log-log error against dt, one line per scheme, slopes in the legend. Returns a Figure."""
+    """Log-log error against the step, one line per scheme, fitted orders in the legend.
 
+    Arguments:
+        study: the :class:`~ctrnn.analysis.DiscretizationError` to draw.
+        title: the axes' title (default: the span compared).
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(5.5, 4))
         dts = study.dts.numpy()

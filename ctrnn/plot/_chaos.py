@@ -14,8 +14,15 @@ from ._style import PALETTE, STYLE
 
 
 def plot_lyapunov_spectrum(spectrum: LyapunovSpectrum, *, title: str | None = None) -> Figure:
-    """Left: the spectrum with error bars. Right: running estimates of the leading exponents. Returns a Figure."""
+    """Left: the spectrum with error bars. Right: running estimates of the leading exponents.
 
+    Arguments:
+        spectrum: the :class:`~ctrnn.LyapunovSpectrum` to draw.
+        title: the figure's title (default: the system).
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     unit = "per iteration" if spectrum.is_map else "per time constant"
     with plt.rc_context(STYLE):
         fig, (ax_s, ax_r) = plt.subplots(1, 2, figsize=(10, 4.2))
@@ -39,9 +46,16 @@ def plot_lyapunov_spectrum(spectrum: LyapunovSpectrum, *, title: str | None = No
 
 
 def plot_sweep(sweep: Sweep, *, title: str | None = None) -> Figure:
-    """Largest exponent with error bars against the parameter (zero line; ``g = 1`` marked for a gain
-    sweep), and entropy and dimension. Returns a Figure."""
+    """Largest exponent with error bars against the parameter (zero line; ``g = 1`` marked for a gain sweep),
+    and entropy and Kaplan-Yorke dimension.
 
+    Arguments:
+        sweep: the :class:`~ctrnn.Sweep` to draw.
+        title: the figure's title (default: its description).
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     v = sweep.values.cpu()
     with plt.rc_context(STYLE):
         fig, (ax_l, ax_d) = plt.subplots(1, 2, figsize=(10, 4.2))

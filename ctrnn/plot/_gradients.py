@@ -15,9 +15,19 @@ from ._style import PALETTE, STYLE
 
 
 def plot_gradient_propagation(result: GradientPropagation, *, title: str | None = None, ax: Any = None, label: str | None = None, color: str | None = None) -> Figure:
-    """``||d x_T / d x_{T-k}||`` (log scale) against the lag with the fitted exponential, and the
-    leading singular values faint. Returns the Figure."""
+    """``||d x_T / d x_{T-k}||`` (log scale) against the lag with the fitted exponential, and the leading
+    singular values faint.
 
+    Arguments:
+        result: the :class:`~ctrnn.GradientPropagation` to draw.
+        title: the axes' title.
+        ax: draw into these axes (several results on one plot) instead of a new figure.
+        label: the legend's name of this line (default: the state part).
+        color: its colour (default: the palette's first).
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     color = color or PALETTE[0]
     with plt.rc_context(STYLE):
         if ax is None:
@@ -44,8 +54,15 @@ def plot_gradient_propagation(result: GradientPropagation, *, title: str | None 
 
 
 def compare_gradient_propagation(results: Mapping[str, GradientPropagation], *, title: str | None = None) -> Figure:
-    """Several models' gradient propagation on one plot: the vanishing / exploding picture. Returns a Figure."""
+    """Several models' gradient propagation on one plot: the vanishing / exploding picture.
 
+    Arguments:
+        results: name -> :class:`~ctrnn.GradientPropagation`, drawn in this order.
+        title: the axes' title.
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     if not results:
         raise ValueError("give at least one GradientPropagation: {name: result}")
     units = {r.time_unit for r in results.values()}

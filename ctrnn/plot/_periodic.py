@@ -16,7 +16,15 @@ from ._style import PALETTE, STYLE, plot_eigenvalues
 
 def plot_limit_cycle(lc: LimitCycle, *, title: str | None = None) -> Figure:
     """Left: the orbit (first two coordinates, or its top two principal components). Right: the Floquet
-    multipliers against the unit circle."""
+    multipliers against the unit circle.
+
+    Arguments:
+        lc: the :class:`~ctrnn.LimitCycle` to draw.
+        title: the figure's title (default: the system).
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     with plt.rc_context(STYLE):
         fig, (ax_o, ax_m) = plt.subplots(1, 2, figsize=(10, 4.2))
         orbit = lc.orbit.detach().cpu().double()

@@ -11,14 +11,24 @@ from matplotlib.figure import Figure
 
 from matplotlib.colors import ListedColormap
 
-from ..analysis import principal_components
+from ..analysis import Survey, principal_components
 from ..analysis.stability import Basins, ConnectivitySpectrum, FixedPointBranches, FixedPoints, JacobianSpectra
 from ._style import PALETTE, STYLE, kind_style, plot_eigenvalues
 
 
 def plot_fixed_points(fp: FixedPoints, *, trajectory: Any = None, title: str | None = None) -> Figure:
     """Left: the fixed points (markers by kind) and slow points over the trajectory, in the state plane
-    (n <= 2) or the trajectory's top two principal components. Right: their Jacobians' eigenvalues."""
+    (n <= 2) or the trajectory's top two principal components. Right: their Jacobians' eigenvalues.
+
+    Arguments:
+        fp: the :class:`~ctrnn.FixedPoints` to draw.
+        trajectory: a :class:`~ctrnn.Trajectory` drawn underneath (and whose principal components
+            set the plane), or ``None``.
+        title: the figure's title (default: the system).
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     with plt.rc_context(STYLE):
         fig, (ax_p, ax_e) = plt.subplots(1, 2, figsize=(10, 4.2))
         n = fp.points.shape[-1]
@@ -55,9 +65,17 @@ def plot_fixed_points(fp: FixedPoints, *, trajectory: Any = None, title: str | N
 
 
 def plot_branches(branches: FixedPointBranches, *, direction: Any = None, title: str | None = None) -> Figure:
-    """Bifurcation diagram: a coordinate of each fixed point (``direction . x``, default the mean
-    over units) against the first input, markers by kind. Returns a Figure."""
+    """Bifurcation diagram: a coordinate of each fixed point (``direction . x``, default the mean over units)
+    against the first input, markers by kind, the multistable range shaded.
 
+    Arguments:
+        branches: the :class:`~ctrnn.FixedPointBranches` to draw.
+        direction: ``(n,)`` the direction the points are read along, or ``None`` (the mean).
+        title: the axes' title.
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6, 4.2))
         seen: set[str] = set()
@@ -92,8 +110,15 @@ def plot_branches(branches: FixedPointBranches, *, direction: Any = None, title:
 
 
 def plot_basins(basins: Basins, *, title: str | None = None) -> Figure:
-    """The basins as an image over the plane. Returns a Figure."""
+    """The basins as an image over their plane, each attractor marked in white.
 
+    Arguments:
+        basins: the :class:`~ctrnn.Basins` to draw.
+        title: the axes' title.
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(7.2, 4.6))
         colors = ["#DDDDDD"] + [PALETTE[i % len(PALETTE)] for i in range(len(basins.names))]
@@ -118,8 +143,15 @@ def plot_basins(basins: Basins, *, title: str | None = None) -> Figure:
 
 
 def plot_connectivity_spectrum(spectrum: ConnectivitySpectrum, *, title: str | None = None) -> Figure:
-    """Eigenvalues with the circular law's disc of radius ``g``. Returns a Figure."""
+    """A rate network's connectivity eigenvalues with the circular law's disc of radius ``g``.
 
+    Arguments:
+        spectrum: the :class:`~ctrnn.ConnectivitySpectrum` to draw.
+        title: the axes' title (default: the spectral radius).
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(4.8, 5.4))
         ev = spectrum.eigenvalues.detach().cpu()
@@ -137,9 +169,16 @@ def plot_connectivity_spectrum(spectrum: ConnectivitySpectrum, *, title: str | N
 
 
 def plot_jacobian_spectra(spectra: JacobianSpectra, *, title: str | None = None) -> Figure:
-    """Left: every eigenvalue in the complex plane, coloured by time, with the stability boundary.
-    Right: the leading real part (or modulus) against time. Returns a Figure."""
+    """Left: every eigenvalue in the complex plane, coloured by time, with the stability boundary. Right:
+    the leading real part (or modulus, for a map) against time.
 
+    Arguments:
+        spectra: the :class:`~ctrnn.JacobianSpectra` to draw.
+        title: the figure's title.
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     ev = spectra.eigenvalues.detach().cpu()
     steps = ev.shape[0] if ev.ndim > 1 else 1
     ev = ev.reshape(steps, -1, ev.shape[-1])  # (T, batch, n)
@@ -186,7 +225,6 @@ def plot_phase_portrait(system: Any, *, trajectory: Any = None, fixed_points: Fi
     Returns:
         a Figure.
     """
-
     if system.state_dim != 2:
         raise ValueError(f"a phase portrait needs a 2-D system, this one has n = {system.state_dim}")
     ref = next(iter([*system.parameters(), *system.buffers()]), None)
@@ -249,3 +287,16 @@ def plot_phase_portrait(system: Any, *, trajectory: Any = None, fixed_points: Fi
         ax.set_title(title or "phase portrait")
         fig.tight_layout()
     return fig
+
+
+def plot_survey(found: Survey, *, title: str | None = None) -> Figure:
+    """A survey's overview: its fixed and slow points over its trajectories, and their eigenvalues.
+
+    Arguments:
+        found: the :class:`~ctrnn.Survey` to draw.
+        title: the figure's title (default: the model).
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
+    return plot_fixed_points(found.fixed_points, trajectory=found.trajectory, title=title or found.description)

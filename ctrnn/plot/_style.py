@@ -19,15 +19,33 @@ KIND_MARKERS = {"stable": ("o", True), "unstable": ("o", False), "saddle": ("X",
 
 
 def kind_style(kind: str, color: str) -> dict[str, Any]:
-    """matplotlib keyword arguments for a fixed point of this kind (``stable node``, ``saddle (2 unstable)``...)."""
+    """matplotlib keyword arguments that mark a fixed point of this kind, the same in every figure.
+
+    Arguments:
+        kind: a kind from :class:`~ctrnn.FixedPoints` (``stable node``, ``saddle (2 unstable)``, ...).
+        color: the marker's colour.
+
+    Returns:
+        keyword arguments for ``ax.plot`` (marker, size, edge and face colours, no line).
+    """
     marker, filled = KIND_MARKERS[kind.split()[0]]
     return {"marker": marker, "markersize": 8, "markeredgecolor": color, "markerfacecolor": color if filled else "white",
             "linestyle": "none", "markeredgewidth": 1.5}
 
 
 def plot_eigenvalues(ax: Any, eigenvalues: torch.Tensor, *, is_map: bool, colors: Any = None, labels: Any = None) -> None:
-    """Eigenvalues ``(K, n)`` in the complex plane with the stability boundary: the imaginary axis for a
-    flow, the unit circle for a map."""
+    """Draw eigenvalues in the complex plane with the stability boundary: the imaginary axis for a flow, the
+    unit circle for a map.
+
+    Arguments:
+        ax: the matplotlib axes to draw into.
+        eigenvalues: ``(K, n)`` complex, one row per set (e.g. per fixed point), one colour per row.
+        is_map: draw the unit circle (map) or the imaginary axis (flow).
+        colors, labels: one colour and legend label per row (default: the palette, no labels).
+
+    Returns:
+        nothing; the axes are drawn into.
+    """
 
     if is_map:
         theta = np.linspace(0, 2 * np.pi, 400)

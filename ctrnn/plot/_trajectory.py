@@ -15,8 +15,17 @@ from ._style import PALETTE, STYLE
 
 
 def plot_trajectory(traj: Trajectory, *, max_traces: int = 8, title: str | None = None) -> Figure:
-    """Left: state time courses of the first batch element (up to ``max_traces`` units).
-    Right: phase portrait of every batch element, in the state (n = 2, 3) or top-2 PCA plane."""
+    """Left: state time courses of the first batch element (up to ``max_traces`` units). Right: the phase
+    portrait of every batch element, in the state space (n = 2, 3) or the top-2 PCA plane.
+
+    Arguments:
+        traj: the :class:`~ctrnn.Trajectory` to draw.
+        max_traces: at most this many units on the left.
+        title: the figure's title (default: the system).
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     t = traj.t.detach().cpu().double()
     x = traj.x.detach().cpu().double().reshape(len(t), -1, traj.state_dim)  # (T, batch, n)
     n = traj.state_dim
@@ -25,7 +34,7 @@ def plot_trajectory(traj: Trajectory, *, max_traces: int = 8, title: str | None 
         ax_t = fig.add_subplot(1, 2, 1)
         for i in range(min(n, max_traces)):
             ax_t.plot(t, x[:, 0, i], lw=1, label=f"x{i}")
-        ax_t.set_xlabel("time t (time constants)")
+        ax_t.set_xlabel("iteration k" if traj.metadata.get("time_unit") == "iterations" else "time t (time constants)")
         ax_t.set_ylabel("state x_i(t)")
         ax_t.set_title(f"first trajectory, {min(n, max_traces)} of {n} units")
         if traj.u is not None:  # the drive, on its own axis so its scale does not squash the states
@@ -65,9 +74,19 @@ def plot_trajectory(traj: Trajectory, *, max_traces: int = 8, title: str | None 
 
 def plot_rollouts(t: torch.Tensor, x: torch.Tensor, rollouts: dict[str, tuple[torch.Tensor, torch.Tensor]], *,
                   units: int = 3, title: str | None = None) -> Figure:
-    """The continuous solution (lines) against discrete rollouts (markers), first batch element,
-    the first ``units`` state coordinates (real parts). ``x``: ``(T, *batch, n)``; each rollout
-    ``(t_k, x_k)`` with ``x_k`` ``(K, *batch, n)``. Returns a Figure."""
+    """The continuous solution (lines) against discrete rollouts (markers): the first batch element's first
+    ``units`` coordinates (real parts).
+
+    Arguments:
+        t: ``(T,)`` times of ``x``.
+        x: ``(T, *batch, n)`` the continuous solution.
+        rollouts: name -> ``(t_k (K,), x_k (K, *batch, n))``.
+        units: coordinates drawn, one panel each.
+        title: the figure's title.
+
+    Returns:
+        a matplotlib ``Figure``.
+    """
     def first(v: torch.Tensor) -> torch.Tensor:
         v = v.detach().cpu()
         v = v.real if v.is_complex() else v

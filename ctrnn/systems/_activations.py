@@ -65,7 +65,17 @@ for _a in (
 
 
 def get_activation(activation: str | Activation) -> Activation:
-    """Look an activation up by name (or pass an :class:`Activation` through)."""
+    """Look an activation up by name.
+
+    Arguments:
+        activation: a name from :data:`ACTIVATIONS` (``tanh``, ``relu``, ...) or an :class:`Activation`.
+
+    Returns:
+        the :class:`Activation` (one given is passed through).
+
+    Raises:
+        ValueError: an unknown name, listing the known ones.
+    """
     if isinstance(activation, Activation):
         return activation
     return ACTIVATIONS[activation]

@@ -65,6 +65,10 @@ class System(nn.Module):
             return J @ v if v.ndim == x.ndim + 1 else (J @ v[..., None])[..., 0]
         return batched_jvp(lambda y: self.forward(t, y, u), x, v)
 
+    def state_parts(self) -> dict[str, slice]:
+        """Named blocks of the state (an LSTM's ``{"h": ..., "c": ...}``); none for a plain state."""
+        return {}
+
     # -- hooks for discretization --------------------------------------------------------------
     def leak(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor | None:
         """Rate ``lam`` of a linear decay ``f = -lam * x + N(x, u)`` (broadcastable to ``x``), which

@@ -94,7 +94,17 @@ MODELS.register("selective", _selective)
 
 
 def model_parameters(kind: str) -> dict[str, Any]:
-    """The parameters a named model takes, with their defaults."""
+    """The parameters a named model takes, with their defaults.
+
+    Arguments:
+        kind: a model name from :data:`MODELS`.
+
+    Returns:
+        parameter name -> default value, in the constructor's order.
+
+    Raises:
+        ValueError: an unknown model name.
+    """
     sig = inspect.signature(MODELS[kind])
     return {name: p.default for name, p in sig.parameters.items() if p.kind is not p.KEYWORD_ONLY}
 
@@ -107,6 +117,9 @@ def build_system(kind: str, params: dict[str, Any] | None = None, *, seed: int |
         kind: the model's name.
         params: keyword parameters; an unknown name is an error listing the valid ones.
         seed: for models with random weights.
+
+    Returns:
+        the model, a :class:`~ctrnn.System`, in torch's default dtype.
 
     Raises:
         ValueError: unknown model; ConfigError: unknown parameter.

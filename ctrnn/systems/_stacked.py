@@ -23,7 +23,14 @@ def stacking_obstacle(models: Sequence[nn.Module]) -> str | None:
     with tensors of the same names, shapes, dtypes and devices, and the same non-tensor settings (form,
     activation, Dale's law, ...); the values of their tensors may differ. Attributes a model class lists in
     ``construction_only`` (a rate network's ``g`` and ``seed``: they shape its random draw, never its dynamics)
-    may differ too."""
+    may differ too.
+
+    Arguments:
+        models: the flows or maps to stack.
+
+    Returns:
+        ``None`` when they can be stacked, else the first difference in words.
+    """
     if not models:
         return "no models"
     first = models[0]

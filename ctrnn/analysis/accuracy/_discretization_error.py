@@ -51,7 +51,15 @@ class DiscretizationError(Result):
 
 
 def fitted_order(dts: Sequence[float], errors: Sequence[float], floor: float) -> float | None:
-    """Least-squares slope of log(error) on log(dt) over the errors above ``floor`` (at least two)."""
+    """The order of a scheme: the least-squares slope of ``log(error)`` against ``log(dt)``.
+
+    Arguments:
+        dts: step sizes. errors: the error at each. floor: errors at or below it (the reference's accuracy) and
+            non-finite ones are left out.
+
+    Returns:
+        the slope, or ``None`` when fewer than two errors are above the floor (an exact scheme).
+    """
     keep = [(d, e) for d, e in zip(dts, errors, strict=True) if e > floor and math.isfinite(e)]
     if len(keep) < 2:
         return None

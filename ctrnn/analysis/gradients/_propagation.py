@@ -88,9 +88,8 @@ def _part_indices(obj: System | DiscreteMap, part: Any) -> tuple[str, torch.Tens
 
 def state_parts(obj: System | DiscreteMap) -> dict[str, slice]:
     """Named blocks of a model's state (``{"h": ..., "c": ...}`` for an LSTM); a map uses its model's."""
-    target = getattr(obj, "system", obj)
-    parts = getattr(target, "state_parts", None)
-    return dict(parts()) if callable(parts) else {}
+    target = obj.source_system if isinstance(obj, DiscreteMap) else obj
+    return {} if target is None else dict(target.state_parts())
 
 
 def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: float, inputs: Any = None,

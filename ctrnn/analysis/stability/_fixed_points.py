@@ -78,6 +78,14 @@ def classify(eigenvalues: torch.Tensor, is_map: bool, tol: float = 1e-9) -> tupl
 
     A flow's eigenvalue is unstable if ``Re > tol``, stable if ``Re < -tol``; a map's if ``|lambda| > 1 + tol``
     or ``< 1 - tol``; anything in between is marginal.
+
+    Arguments:
+        eigenvalues: ``(K, n)`` complex, one row per point. is_map: the boundary is ``|lambda| = 1`` (map) or
+            ``Re lambda = 0`` (flow). tol: the width of the marginal band.
+
+    Returns:
+        ``(stable (K,) bool, n_unstable (K,) int, kinds)``; a kind is ``stable node``, ``stable focus``,
+        ``unstable node``, ``unstable focus``, ``saddle (k unstable)`` or ``marginal``.
     """
     margin = eigenvalues.abs() - 1 if is_map else eigenvalues.real
     unstable = margin > tol
@@ -218,8 +226,17 @@ def _unique(points: torch.Tensor, speeds: torch.Tensor, tol: float) -> tuple[tor
 
 def sample_starts(trajectory_states: torch.Tensor, k: int, *, noise: float = 0.0,
                   seed: int | torch.Generator | None = 0) -> torch.Tensor:
-    """``k`` starts drawn from visited states ``(..., n)`` (e.g. ``Trajectory.x``) plus Gaussian noise of
-    standard deviation ``noise``: the sampling of Sussillo & Barak (2013)."""
+    """Starts for :func:`find_fixed_points`: visited states drawn at random, plus Gaussian noise (the sampling of
+    Sussillo & Barak 2013).
+
+    Arguments:
+        trajectory_states: ``(..., n)`` visited states, e.g. ``Trajectory.x``.
+        k: how many starts. noise: the noise's standard deviation (state units).
+        seed: an int or a ``torch.Generator`` (``None``: a fresh random seed); no global RNG state is touched.
+
+    Returns:
+        ``(k, n)`` starts in the states' dtype and device.
+    """
     from ...systems._rate import make_generator
 
     gen, _ = make_generator(seed)

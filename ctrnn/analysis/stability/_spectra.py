@@ -44,6 +44,15 @@ def connectivity_spectrum(net: RateRNN) -> ConnectivitySpectrum:
 
     For the x-form at the origin the Jacobian is ``(-I + W phi'(0)) / tau``, so with tanh the origin
     loses stability when an eigenvalue of ``W`` crosses ``Re lambda = 1``: at ``g = 1`` for large n.
+
+    Arguments:
+        net: a :class:`~ctrnn.RateRNN`.
+
+    Returns:
+        :class:`ConnectivitySpectrum` with the ``(n,)`` complex eigenvalues.
+
+    Raises:
+        TypeError: not a rate network (other models have no single connectivity matrix).
     """
     if not isinstance(net, RateRNN):
         raise TypeError(f"connectivity_spectrum takes a RateRNN, got {type(net).__name__}")
