@@ -22,6 +22,7 @@ from . import plot  # noqa: E402  (registers every result's figure)
 from .io import load, save_model, simulate_to_file  # registers every result's file format
 from .plot import compare_gradient_propagation
 from .reports import Report, report
+from . import config, setup  # noqa: E402  (run configs and run set-up, for the CLI, the gallery and users)
 from .systems import (ACTIVATIONS, GRUODE, LSTMODE, MODELS, Activation, BeerCTRNN, DiagonalSSM, LinearSSM, RateRNN,
                       SelectiveSSM, System, VectorField, build_system)
 
@@ -31,8 +32,8 @@ __all__ = [
     "GradientPropagation", "IteratedMap", "JacobianSpectra", "LSTMODE", "LimitCycle", "LinearMap", "LinearSSM",
     "LyapunovSpectrum", "METHODS", "MODELS", "NoCycleError", "RateRNN", "Report", "SelectiveSSM", "SolverError",
     "SolverStats", "Survey", "SurveySettings", "Sweep", "System", "Trajectory", "VectorField", "__version__", "analysis", "build_system",
-    "compare_gradient_propagation", "discretization_error", "discretize", "find_fixed_points", "find_limit_cycle",
+    "compare_gradient_propagation", "config", "discretization_error", "discretize", "find_fixed_points", "find_limit_cycle",
     "fixed_point_branches", "from_torch", "gradient_propagation", "inputs", "io", "jacobian",
     "largest_lyapunov_exponent", "load", "lyapunov_spectra", "lyapunov_spectrum", "plot", "report", "save_model",
-    "selective_scan", "simulate", "simulate_to_file", "stack_models", "survey", "systems", "to_torch",
+    "selective_scan", "setup", "simulate", "simulate_to_file", "stack_models", "survey", "systems", "to_torch",
 ]

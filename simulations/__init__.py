@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from ctrnn import ConfigError
-from ctrnn._validation import default_dtype
+from ctrnn.config import merge, overrides, read_toml
+from ctrnn.setup import default_dtype, resolve_torch
 
 HERE = Path(__file__).resolve().parent
 
 
 def available() -> dict[str, str]:
     """Every experiment in the gallery: name -> title."""
-    from cli._config import read_toml
-
     found = {}
     for path in sorted(HERE.glob("*.toml")):
         if (HERE / f"{path.stem}.py").is_file():
@@ -37,8 +36,6 @@ def resolve(name_or_path: str | Path, *, quick: bool = False, sets: Sequence[str
     """The experiment's name and its resolved config: its own config < the given file (when a path) <
     ``[quick]`` (with ``quick``) < ``--set`` assignments < flags. Unknown names and keys are errors that list
     the valid ones."""
-    from cli._config import assign, merge, parse_assignment, read_toml
-
     gallery = available()
     text = str(name_or_path)
     layers: list[dict[str, Any]] = []
@@ -57,14 +54,7 @@ def resolve(name_or_path: str | Path, *, quick: bool = False, sets: Sequence[str
     reduced = defaults.pop("quick", {})
     if quick:
         layers.append(reduced)
-    overrides: dict[str, Any] = {}
-    for item in sets:
-        path, value = parse_assignment(item)
-        assign(overrides, path, value)
-    for dotted, value in (flags or {}).items():
-        if value is not None:
-            assign(overrides, dotted.split("."), value)
-    layers.append(overrides)
+    layers.append(overrides(sets, flags))
     for layer in layers:
         layer.pop("quick", None)  # a user's file may carry its own [quick]; --quick uses the gallery's
     cfg = merge(defaults, *layers)
@@ -78,15 +68,13 @@ def run(name_or_path: str | Path, out: str | Path, *, quick: bool = False, sets:
         flags: dict[str, Any] | None = None, pdf: bool = False, command: str | None = None,
         log: Callable[[str], None] | None = None) -> list[Path]:
     """Run one experiment and write ``report.html`` (and ``report.pdf`` with ``pdf``) and ``config.json`` in
-    ``out`` (which must exist). Returns the files written."""
-    import torch
-
+    ``out`` (which must exist). Returns the files written. Every random draw of an experiment takes its own
+    generator from ``seed``: no global RNG state is touched."""
     name, cfg = resolve(name_or_path, quick=quick, sets=sets, flags=flags)
     module = importlib.import_module(f"simulations.{name}")
     out = Path(out)
     (out / "config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
-    torch.manual_seed(cfg["seed"])
-    with default_dtype({"float32": torch.float32, "float64": torch.float64}[cfg["dtype"]]):
+    with default_dtype(resolve_torch(cfg["device"], cfg["dtype"])[1]):
         doc = module.run(cfg, log or (lambda line: None))
     doc.summarize("experiment", f"{name}: {cfg['experiment']['description']}")
     doc.summary = {"experiment": doc.summary.pop("experiment"), **doc.summary}  # first row

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import torch
 
 import ctrnn
-from cli.main import place
+from ctrnn.setup import place
 from ctrnn import Report, report
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 
 import ctrnn
-from cli.main import NATURAL_SCHEMES, build_model_and_states, gradient_results
+from ctrnn.setup import build_model_and_states, gradient_results, natural_scheme
 from ctrnn import Report
 
 
@@ -19,7 +19,7 @@ def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
     for kind in s["models"]:
         params = dict(s.get(kind, {}))
         model, x0 = build_model_and_states({**cfg, "model": {"kind": kind, **params}}, s["batch"], s["x0_scale"])
-        targets[kind] = (ctrnn.discretize(model, s["step"], scheme=NATURAL_SCHEMES[kind]), x0)
+        targets[kind] = (ctrnn.discretize(model, s["step"], scheme=natural_scheme(kind)), x0)
     log(f"gradient propagation of {', '.join(targets)}")
     results = gradient_results(targets, s["horizon"], s["t_transient"], dt=s["step"])
     doc.section("Gradient norms against the lag",

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import torch
 
 import ctrnn
-from cli.main import place
+from ctrnn.setup import place
 from ctrnn import Report, report
 
 #: Lyapunov exponents of the Lorenz system at (10, 28, 8/3) (REFERENCES.md; e.g. Sprott, "Chaos and

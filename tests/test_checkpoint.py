@@ -89,7 +89,7 @@ def test_resume_refuses_a_different_problem(tmp_path):
 def test_cli_resume_after_interruption(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from cli.main import app
+    from cli import app
 
     runner = CliRunner()
     out = tmp_path / "run"
@@ -108,7 +108,7 @@ def test_cli_resume_after_interruption(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ctrnn.io._checkpoint, "simulate", flaky)
     result = runner.invoke(app, args)
-    assert result.exit_code == 2 and "continue with: ctrnn simulate --resume --out" in result.output
+    assert result.exit_code == 130 and "continue with: ctrnn simulate --resume --out" in result.output
     monkeypatch.setattr(ctrnn.io._checkpoint, "simulate", real)
     assert ctrnn.load(out / "trajectory.safetensors").metadata["checkpoint"]["complete"] is False
     bad = runner.invoke(app, ["simulate", "--resume", "--out", str(out), "--n", "9"])

@@ -11,7 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 import ctrnn
-from cli.main import app
+from cli import app
 
 runner = CliRunner()
 SMALL = ["--n", "12", "--t-end", "5", "--batch", "3", "--quiet"]
@@ -110,12 +110,12 @@ def test_cuda_unavailable_is_a_clear_error(tmp_path):
 
 def test_real_subprocess(tmp_path):
     out = tmp_path / "sub"
-    proc = subprocess.run([sys.executable, "-m", "cli.main", "simulate", "--model", "vanderpol", "--t-end", "10",
+    proc = subprocess.run([sys.executable, "-m", "cli", "simulate", "--model", "vanderpol", "--t-end", "10",
                            "--batch", "2", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "VanDerPol" in proc.stdout and "wrote:" in proc.stdout
     assert ctrnn.load(out / "trajectory.safetensors").x.shape == (101, 2, 2)
-    proc = subprocess.run([sys.executable, "-m", "cli.main", "simulate", "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "cli", "simulate", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
 
@@ -236,3 +236,58 @@ def test_lyapunov_gradients_and_sweep_verbs(tmp_path):
     result = run("lyapunov", "--set", "lyapunov.t_total=0.0", "--out", tmp_path / "ly2")
     assert result.exit_code == 2 and "t_total must be positive" in result.output
     assert not (tmp_path / "ly2").exists()  # refused before any folder was made
+
+
+def test_a_value_error_is_one_line_and_exit_2(tmp_path):
+    result = run("fixed-points", "--model", "beer", "--sweep-input", "1:2:x", "--out", tmp_path / "v")
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines == ["error: --sweep-input takes START:STOP:COUNT with COUNT >= 2, got '1:2:x'"]
+    assert not (tmp_path / "v").exists()
+
+
+def test_an_internal_error_is_not_swallowed(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ctrnn, "find_limit_cycle", broken)
+    result = run("cycles", "--model", "beer", "--out", tmp_path / "cy")
+    assert isinstance(result.exception, RuntimeError) and str(result.exception) == "boom"
+    assert result.exit_code == 1
+    assert "ctrnn hit an internal error; please report it with the traceback below" in result.output
+    assert "error: boom" not in result.output
+
+
+def test_a_missing_file_is_one_line_and_exit_2(tmp_path):
+    result = run("lyapunov", "--model-file", tmp_path / "missing.safetensors", "--out", tmp_path / "ly")
+    assert result.exit_code == 2 and result.output.startswith("error: no such file"), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_keyboard_interrupt_exits_130(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ctrnn, "find_limit_cycle", interrupted)
+    result = run("cycles", "--model", "beer", "--out", tmp_path / "cy")
+    assert result.exit_code == 130 and result.output.strip() == "interrupted", result.output
+
+
+@pytest.mark.parametrize("exc,line", [
+    (PermissionError(13, "Permission denied", "/data/run"), "error: /data/run: Permission denied"),
+    (OSError(28, "No space left on device", "/data/run/cycle.png"), "error: /data/run/cycle.png: No space left on device"),
+    (ctrnn.NoCycleError("no periodic orbit"), "error: no periodic orbit"),
+    (OSError(5, "Input/output error"), None),  # not the user's to fix: a bug report, with the traceback
+    (TypeError("unsupported operand"), None),
+])
+def test_which_errors_are_the_users(tmp_path, monkeypatch, exc, line):
+    def failing(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(ctrnn, "find_limit_cycle", failing)
+    result = run("cycles", "--model", "beer", "--out", tmp_path / "cy")
+    if line is None:
+        assert result.exception is exc and result.exit_code == 1
+        assert result.output.startswith("ctrnn hit an internal error")
+    else:
+        assert result.exit_code == 2 and result.output.splitlines() == [line], result.output

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import ctrnn
 import simulations
-from cli.main import app
+from cli import app
 from ctrnn import Report, report
 from ctrnn.reports import find_browser, headless_browser_command
 

@@ -177,7 +177,8 @@ class Report:
         """Write the HTML to ``path`` (and ``path`` with ``.pdf`` when ``pdf``); returns the files written.
 
         Raises:
-            RuntimeError: ``pdf`` asked for but no Chromium or Chrome is installed, or printing failed.
+            FileNotFoundError: ``pdf`` asked for but no Chromium or Chrome is installed.
+            RuntimeError: printing failed.
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,11 +220,12 @@ def print_to_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 180.0) -> 
         ``pdf_path``.
 
     Raises:
-        RuntimeError: no browser is installed, or printing failed (its last message is quoted).
+        FileNotFoundError: no browser is installed.
+        RuntimeError: printing failed (the browser's last message is quoted).
     """
     browser = find_browser()
-    if browser is None:
-        raise RuntimeError("--pdf needs Chromium or Chrome to print the report (e.g. apt-get install chromium); "
+    if browser is None:  # a missing program is the user's to install, not a bug: FileNotFoundError
+        raise FileNotFoundError("--pdf needs Chromium or Chrome to print the report (e.g. apt-get install chromium); "
                            f"the HTML report is in {html_path}")
     with tempfile.TemporaryDirectory() as profile:
         cmd = headless_browser_command(browser, profile) + ["--no-pdf-header-footer", f"--print-to-pdf={pdf_path}",

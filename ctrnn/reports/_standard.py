@@ -48,7 +48,7 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
 
     Raises:
         TypeError: ``model`` is neither a flow nor a map. ValueError: bad states or inputs.
-        RuntimeError: ``pdf`` asked for but no browser could print it.
+        FileNotFoundError: ``pdf`` asked for but no browser is installed. RuntimeError: printing failed.
     """
     chosen = settings if settings is not None else (SurveySettings.quick() if quick else SurveySettings())
     changes = {k: v for k, v in (("t_end", t_end), ("batch", batch)) if v is not None}

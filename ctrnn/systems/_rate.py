@@ -78,6 +78,8 @@ class RateRNN(System):
             raise ValueError(f"unknown form {form!r}; choose one of: r, x")
         if dale is not None and not (0.0 < float(dale) < 1.0):
             raise ValueError(f"dale is the excitatory fraction and must lie in (0, 1), got {dale}")
+        if isinstance(g, bool) or not isinstance(g, (int, float)):
+            raise TypeError(f"g must be a number, got {type(g).__name__}")
         if not math.isfinite(g) or g < 0:
             raise ValueError(f"g must be a finite number >= 0, got {g}")
         self.state_dim, self.input_dim = n, n_inputs

@@ -1,0 +1,5 @@
+"""``python -m cli``: the ``ctrnn`` command."""
+
+from cli import main
+
+main()

@@ -1,0 +1,136 @@
+"""The options the verbs share, declared once.
+
+``@shared_options`` adds ``--config --set --seed --device --dtype --out --force --quiet`` to a verb and hands
+them to it as one :class:`Shared` object. A verb's own options that set a config key are declared with
+:func:`flag`, which names the key: ``Shared.resolve`` applies every one given, so no verb maps its options to
+its config by hand.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli._run_folder import RunFolder
+
+
+@dataclass(frozen=True)
+class Key:
+    """The config key an option sets (``Annotated`` metadata that Typer ignores), the option's name, and how
+    its text becomes the value: ``convert(value, option)``, which raises ``ValueError`` naming the option."""
+
+    dotted: str
+    option: str
+    convert: Callable[[Any, str], Any] | None = None
+
+
+def flag(key: str, kind: type, help: str, *names: str, convert: Callable[[Any, str], Any] | None = None) -> Any:
+    """An option that sets the config key ``key`` (``section.name``); it is ``--name`` (underscores as dashes)
+    unless ``names`` are given. Not given, it leaves the config as it is."""
+    names = names or ("--" + key.rsplit(".", 1)[-1].replace("_", "-"),)
+    return Annotated[kind | None, typer.Option(*names, help=help), Key(key, names[0], convert)]
+
+
+ModelOpt = flag("model.kind", str, "Model name (see `ctrnn models`).", "--model", "-m")
+ModelFileOpt = Annotated[Path | None, typer.Option("--model-file", help="A saved model or map (.safetensors) "
+                                                   "instead of --model.")]
+QuickOpt = Annotated[bool, typer.Option("--quick", help="Reduced size: shorter runs, fewer starts, coarser grids.")]
+PdfOpt = Annotated[bool, typer.Option("--pdf", help="Also print report.pdf (needs Chromium or Chrome).")]
+
+#: the flags every verb takes (they set the config's top-level keys)
+_SHARED_FLAGS = (flag("seed", int, "Random seed (weights and initial states)."),
+                 flag("device", str, "torch device: cpu, cuda, cuda:1, ..."),
+                 flag("dtype", str, "float32 or float64."))
+_SHARED = [  # name, type with its option, default: the other parameters @shared_options adds to a verb
+    ("config", Annotated[Path | None, typer.Option("--config", "-c", help="TOML file; flags override it.")], None),
+    ("sets", Annotated[list[str] | None, typer.Option("--set", help="Override any config key: section.key=value "
+                                                       "(TOML value).")], None),
+    ("out", Annotated[Path | None, typer.Option("--out", help="Output folder (refused if it exists, unless "
+                                                "--force).")], None),
+    ("force", Annotated[bool, typer.Option("--force", help="Overwrite an existing output folder.")], False),
+    ("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors; no progress bar.")], False),
+]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The shared options of one call of a verb."""
+
+    sets: list[str] | None = None
+    out: Path | None = None
+    force: bool = False
+    quiet: bool = False
+    config: Path | None = None
+    #: the flags given (``--seed``, ``--device``, ``--dtype`` and the verb's own), by config key (see :func:`flag`)
+    flags: dict[str, Any] = field(default_factory=dict)
+
+    def given(self) -> bool:
+        """Whether any option that changes the config (or --force) was given."""
+        return bool(self.sets or self.flags or self.config) or self.force
+
+    def resolve(self, defaults: dict[str, Any], config: Path | None = None) -> dict[str, Any]:
+        """The run's config: ``defaults`` < ``--config`` (or ``config``) < ``--set`` < the flags. The model's
+        parameters are filled in, so the config alone reproduces the run; tensors made without a dtype follow
+        ``--dtype``."""
+        from ctrnn.config import resolve
+        from ctrnn.setup import check_input_kind, model_config
+
+        cfg = resolve(defaults, config or self.config, self.flags, self.sets or [], free_sections=("model",))
+        if "input" in cfg:
+            check_input_kind(cfg["input"]["kind"])
+        if "model" in cfg:
+            cfg["model"] = model_config(cfg["model"])
+        use_torch(cfg)
+        return cfg
+
+    def folder(self, verb: str, *, resume: bool = False, default: str | None = None) -> RunFolder:
+        """The checked output folder: ``--out``, or ``results/<default or verb>``."""
+        return RunFolder(self.out or Path("results") / (default or verb), verb, force=self.force, quiet=self.quiet,
+                         resume=resume)
+
+
+def use_torch(cfg: dict[str, Any]) -> None:
+    """Check the config's device and dtype, and make the dtype torch's default: the process runs one verb, and
+    tensors the analyses make without a dtype follow ``--dtype``."""
+    import torch
+
+    from ctrnn.setup import resolve_torch
+
+    torch.set_default_dtype(resolve_torch(cfg["device"], cfg["dtype"])[1])
+
+
+def shared_options(*flags: Any, config: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a verb ``fn(opts: Shared, ...)`` the options ``flags`` (made by :func:`flag`) and the shared ones
+    (without ``--config`` when ``config`` is false). Typer sees the flags, then the verb's own parameters, then
+    the shared options; the flags given reach the verb as ``opts.flags``, which ``opts.resolve`` applies."""
+    keys = {key.dotted.replace(".", "__"): (kind, key) for kind in (*flags, *_SHARED_FLAGS)
+            for key in kind.__metadata__ if isinstance(key, Key)}
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    first = [inspect.Parameter(name, keyword, annotation=kind, default=None) for name, (kind, _) in keys.items()]
+    last = [inspect.Parameter(name, keyword, annotation=kind, default=default)
+            for name, kind, default in _SHARED if config or name != "config"]
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(fn, eval_str=True)
+        own = [p.replace(kind=keyword) for name, p in sig.parameters.items() if name != "opts"]
+
+        @functools.wraps(fn)
+        def verb(**kwargs: Any) -> Any:
+            given = {key: kwargs.pop(name) for name, (_, key) in keys.items()}
+            opts = Shared(**{p.name: kwargs.pop(p.name) for p in last},
+                          flags={key.dotted: value if key.convert is None else key.convert(value, key.option)
+                                 for key, value in given.items() if value is not None})
+            return fn(opts, **kwargs)
+
+        params = first + own + last
+        verb.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        verb.__annotations__ = {p.name: p.annotation for p in params}
+        return verb
+
+    return decorate

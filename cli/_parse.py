@@ -1,0 +1,31 @@
+"""The text of options that take lists and ranges, as config values (``ValueError`` naming the option)."""
+
+from __future__ import annotations
+
+
+def parse_sweep(text: str, flag: str) -> list[float]:
+    """``START:STOP:COUNT`` -> ``[start, stop, count]`` (``ValueError`` naming ``flag`` otherwise)."""
+    parts = text.split(":")
+    try:
+        start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+        if len(parts) != 3 or count < 2:
+            raise ValueError
+    except (ValueError, IndexError):
+        raise ValueError(f"{flag} takes START:STOP:COUNT with COUNT >= 2, got {text!r}") from None
+    return [start, stop, count]
+
+
+def parse_list(text: str, flag: str) -> list[str]:
+    """``a,b,c`` -> ``["a", "b", "c"]``."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_values(text: str, flag: str) -> list[float]:
+    """``START:STOP:COUNT`` (evenly spaced) or ``a,b,c`` -> a list of floats."""
+    if ":" in text:
+        start, stop, count = parse_sweep(text, flag)
+        return [start + (stop - start) * i / (count - 1) for i in range(int(count))]
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} takes START:STOP:COUNT or a comma-separated list of numbers, got {text!r}") from None

@@ -1,0 +1,44 @@
+"""``ctrnn gradients``: how gradients propagate back through a model, or several side by side."""
+
+from __future__ import annotations
+
+from cli._defaults import LYAPUNOV_DEFAULTS
+from cli._options import ModelFileOpt, ModelOpt, Shared, flag, shared_options
+from cli._parse import parse_list
+
+
+Horizon = flag("gradients.horizon", float, "Largest lag (time units; iterations for a map).")
+Compare = flag("gradients.compare", str, "Comma-separated model names to put on one plot, e.g. rate,gru,lstm,lru.",
+               convert=parse_list)
+Scheme = flag("gradients.scheme", str, "auto (each model's standard update), flow (through RK4), or a scheme name; "
+              "the step is gradients.step.")
+
+
+@shared_options(ModelOpt, Horizon, Compare, Scheme)
+def gradients(opts: Shared, model_file: ModelFileOpt = None) -> None:
+    """Gradient propagation: norms and singular values of d x_T / d x_(T-k) against the lag, with the fitted rate."""
+    import ctrnn
+    from ctrnn.setup import NATURAL_SCHEMES, build_model_and_states, gradient_results
+
+    folder = opts.folder("gradients")
+    cfg = opts.resolve(LYAPUNOV_DEFAULTS)
+    spec, lspec = cfg["gradients"], cfg["lyapunov"]
+    names = spec["compare"] or [cfg["model"]["kind"] if model_file is None else model_file.stem]
+    targets = {}
+    for name in names:  # every model is built before any file is written
+        if model_file is not None and len(names) == 1:
+            obj, x0 = build_model_and_states(cfg, lspec["batch"], lspec["x0_scale"], model_file=model_file)
+        else:  # the config's model parameters are for its own model only
+            params = cfg["model"] if name == cfg["model"]["kind"] else {"kind": name}
+            obj, x0 = build_model_and_states({**cfg, "model": params}, lspec["batch"], lspec["x0_scale"])
+        chosen = NATURAL_SCHEMES.get(name) if spec["scheme"] == "auto" else spec["scheme"]  # None: the flow
+        if chosen and chosen != "flow" and isinstance(obj, ctrnn.System):
+            obj = ctrnn.discretize(obj, spec["step"], scheme=chosen)
+        targets[name] = (obj, x0)
+    folder.create(cfg)
+    results = gradient_results(targets, spec["horizon"], spec["t_transient"], lspec["dt"], spec["part"],
+                               progress=not opts.quiet)
+    for label, res in results.items():
+        folder.save(res, "gradients_" + "".join(ch if ch.isalnum() else "_" for ch in label).strip("_"))
+    folder.figure(ctrnn.compare_gradient_propagation(results), "gradients")
+    folder.finish(*(f"{label:24s} {res.summary()}" for label, res in results.items()))

@@ -1,0 +1,39 @@
+"""``ctrnn run``: an experiment of the simulations/ gallery, end to end."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli._options import PdfOpt, QuickOpt, Shared, shared_options, use_torch
+from cli._run_folder import command_line
+
+
+@shared_options(config=False)  # the experiment's name or its own TOML file is the config
+def run(
+    opts: Shared,
+    name: Annotated[str | None, typer.Argument(help="A gallery experiment (see --list) or a path to its TOML "
+                                               "config.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the gallery's experiments and exit.")] = False,
+    quick: QuickOpt = False,
+    pdf: PdfOpt = False,
+) -> None:
+    """Run a ready-made experiment from the simulations/ gallery end to end and write its report."""
+    import simulations
+
+    gallery = simulations.available()
+    if list_:
+        width = max(map(len, gallery))
+        for key, title in gallery.items():
+            typer.echo(f"{key:{width}s}  {title}")
+        return
+    if name is None:
+        raise ValueError(f"name an experiment: {', '.join(gallery)} (or a path to a .toml file); --list describes them")
+    sets = opts.sets or []  # the flags are --seed, --device and --dtype
+    experiment, cfg = simulations.resolve(name, quick=quick, sets=sets, flags=opts.flags)  # errors before any folder
+    use_torch(cfg)
+    folder = opts.folder("run", default=experiment).create(None)  # the gallery writes its own config.json
+    folder.written += simulations.run(name, folder.path, quick=quick, sets=sets, flags=opts.flags, pdf=pdf,
+                                      command=command_line(), log=folder.log)
+    folder.finish(f"report: {folder.path / 'report.html'}")

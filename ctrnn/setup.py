@@ -1,0 +1,248 @@
+"""Setting up a run from its config: the model on its device and dtype, random initial states from a seed,
+inputs, and each model's standard discrete update.
+
+The command line and the simulations gallery build what their configs describe here, so that both do it
+the same way. A config is the mapping :func:`ctrnn.config.resolve` returns, with ``seed``, ``device``,
+``dtype`` and a ``model`` section (``kind`` and the model's parameters, see ``ctrnn models``).
+Randomness comes only from explicit seeds: no global RNG state is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ._errors import ConfigError
+from ._validation import default_dtype  # public here: the gallery runs each experiment in its --dtype
+from .analysis import gradient_propagation, state_parts
+from .discretize import DiscreteMap, map_time_step
+from .inputs import Constant, Input, pulse, step
+from .io import load
+from .systems import System, build_system, model_parameters
+
+__all__ = ["DTYPES", "INPUT_KINDS", "NATURAL_SCHEMES", "build_input", "build_model", "build_model_and_states",
+           "check_input_kind", "constant_input", "default_dtype", "gradient_results", "model_config",
+           "natural_scheme", "place", "random_states", "resolve_torch"]
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+#: the kinds of input an ``input`` section describes (see :func:`build_input`)
+INPUT_KINDS = ("none", "constant", "step", "pulse")
+#: the standard discrete update of each built-in model: Euler with ``dt = tau`` is exactly ``torch.nn.RNN``,
+#: ``GRUCell`` and ``LSTMCell`` for the rate network, the GRU and the LSTM; state-space models use ZOH
+NATURAL_SCHEMES = {"rate": "euler", "beer": "euler", "gru": "euler", "lstm": "euler", "linear": "zoh", "s4d": "zoh",
+                   "lru": "zoh", "selective": "zoh"}
+
+
+def resolve_torch(device: str, dtype: str) -> tuple[torch.device, torch.dtype]:
+    """The torch device and dtype a config names.
+
+    Arguments:
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ...
+        dtype: ``"float32"`` or ``"float64"``.
+
+    Returns:
+        ``(torch.device, torch.dtype)``.
+
+    Raises:
+        ValueError: an unknown dtype or device, or CUDA asked for where it is not available (the message
+            names the fix).
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device} asked for, but CUDA is not available on this machine; use --device cpu")
+    return dev, DTYPES[dtype]
+
+
+def place(obj: torch.nn.Module, device: torch.device | str, dtype: torch.dtype) -> torch.nn.Module:
+    """Move a model or map to ``device`` and ``dtype``; a complex model keeps its complex dtype.
+
+    Arguments:
+        obj: a :class:`~ctrnn.System` or :class:`~ctrnn.DiscreteMap` (any ``nn.Module``).
+        device, dtype: where to put it, and its real dtype.
+
+    Returns:
+        ``obj``, moved in place (as ``nn.Module.to`` does).
+    """
+    tensors = [*obj.parameters(), *obj.buffers()]
+    return obj.to(device=device) if any(t.is_complex() for t in tensors) else obj.to(device=device, dtype=dtype)
+
+
+def random_states(obj: System | DiscreteMap, seed: int, batch: int, scale: float, device: torch.device | str,
+                  dtype: torch.dtype) -> torch.Tensor:
+    """Random initial states ``N(0, scale^2)`` from ``seed`` (an own ``torch.Generator``, not the global RNG).
+
+    Arguments:
+        obj: the model or map (its ``state_dim``, and its dtype when it has tensors).
+        seed: the generator's seed; the draw is in float64, so it is the same for every dtype.
+        batch: number of states.
+        scale: their standard deviation.
+        device, dtype: where to put them; ``dtype`` is used only for a model without tensors.
+
+    Returns:
+        ``(batch, n)`` states.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    x0 = scale * torch.randn(batch, obj.state_dim, generator=gen, dtype=torch.float64)
+    return x0.to(device=device, dtype=obj.dtype or dtype)
+
+
+def natural_scheme(kind: str) -> str:
+    """A built-in model's standard discrete update (see :data:`NATURAL_SCHEMES`).
+
+    Raises:
+        ValueError: a model without one (the message lists those that have one).
+    """
+    if kind not in NATURAL_SCHEMES:
+        raise ValueError(f"model {kind!r} has no standard discrete update; choose a scheme, or one of the models: "
+                         f"{', '.join(NATURAL_SCHEMES)}")
+    return NATURAL_SCHEMES[kind]
+
+
+def model_config(section: Mapping[str, Any]) -> dict[str, Any]:
+    """A config's ``model`` section with every parameter of its model filled in with its default, so that the
+    resolved config alone reproduces a run.
+
+    Arguments:
+        section: ``{"kind": name, **some parameters}``.
+
+    Returns:
+        ``{"kind": name, **all parameters}``.
+
+    Raises:
+        ValueError: an unknown model name.
+    """
+    kind = section["kind"]
+    return {"kind": kind, **model_parameters(kind), **section}
+
+
+def build_model(cfg: Mapping[str, Any]) -> System:
+    """The config's model, from its ``seed``, on its ``device`` and ``dtype``.
+
+    Raises:
+        ValueError: an unknown model, device or dtype; ConfigError: an unknown model parameter, or one of the
+            wrong type.
+    """
+    dev, dt = resolve_torch(cfg["device"], cfg["dtype"])
+    kind = cfg["model"]["kind"]
+    params = {k: v for k, v in cfg["model"].items() if k != "kind"}
+    try:
+        model = build_system(kind, params, seed=cfg["seed"])
+    except TypeError as exc:  # the model's own check of a parameter's type: here it comes from the config
+        raise ConfigError(f"model {kind!r}: {exc}") from exc
+    return place(model, dev, dt)
+
+
+def build_model_and_states(cfg: Mapping[str, Any], batch: int, scale: float, *,
+                           model_file: str | Path | None = None) -> tuple[System | DiscreteMap, torch.Tensor]:
+    """The model the config describes (or the one saved in ``model_file``), and random initial states.
+
+    Arguments:
+        cfg: a resolved config (``seed``, ``device``, ``dtype``, ``model``).
+        batch: number of initial states, drawn from ``cfg["seed"]`` (see :func:`random_states`).
+        scale: their standard deviation.
+        model_file: a model or map saved with ``.save``, in place of the config's ``model`` section.
+
+    Returns:
+        ``(model or map, x0)`` with ``x0`` of shape ``(batch, n)``.
+
+    Raises:
+        ValueError: an unknown model, device or dtype, or a file that holds no model or map;
+        FileNotFoundError: ``model_file`` does not exist.
+    """
+    if model_file is None:
+        obj = build_model(cfg)
+    else:
+        obj = load(model_file)
+        if not isinstance(obj, (System, DiscreteMap)):
+            raise ValueError(f"{model_file} holds a {type(obj).__name__}, not a model or a map")
+    dev, dt = resolve_torch(cfg["device"], cfg["dtype"])
+    obj = place(obj, dev, dt)
+    return obj, random_states(obj, cfg["seed"], batch, scale, dev, dt)
+
+
+def constant_input(values: Sequence[float], model: System | DiscreteMap | None = None) -> torch.Tensor | None:
+    """A config's constant input ``[u0, u1, ...]`` as an ``(m,)`` float64 tensor; ``None`` (zero input) when empty.
+
+    Raises:
+        ValueError: ``model`` given, and it does not take ``len(values)`` inputs.
+    """
+    if values and model is not None and len(values) != model.input_dim:
+        raise ValueError(f"a constant input of {len(values)} value(s) for a model with {model.input_dim} input(s); "
+                         f"give {model.input_dim} value(s), or none for zero input")
+    return torch.tensor(values, dtype=torch.float64) if values else None
+
+
+def check_input_kind(kind: str) -> None:
+    """Raises ConfigError for an ``input.kind`` not in :data:`INPUT_KINDS`."""
+    if kind not in INPUT_KINDS:
+        raise ConfigError(f"unknown input kind {kind!r}; choose one of: {', '.join(INPUT_KINDS)}")
+
+
+def build_input(spec: Mapping[str, Any], system: System, t_end: float) -> Input | None:
+    """The input an ``input`` section describes, the same on every input channel.
+
+    Arguments:
+        spec: ``kind`` (one of :data:`INPUT_KINDS`), ``amplitude``, and ``start`` / ``stop`` (times) for a step
+            (on from ``start``) or a pulse (on from ``start`` to ``stop``).
+        system: the model it drives.
+        t_end: the end of the time span.
+
+    Returns:
+        An input object of :mod:`ctrnn.inputs`, or ``None`` for ``kind = "none"``.
+
+    Raises:
+        ConfigError: an unknown kind; ValueError: an input for a model without inputs.
+    """
+    check_input_kind(spec["kind"])
+    if spec["kind"] == "none":
+        return None
+    if system.input_dim == 0:
+        raise ValueError(f"input.kind = {spec['kind']!r} but the model has no inputs "
+                         "(for a rate model set model.n_inputs)")
+    amplitude = [float(spec["amplitude"])] * system.input_dim
+    if spec["kind"] == "constant":
+        return Constant(amplitude)
+    if spec["kind"] == "step":
+        return step(spec["start"], amplitude, t_span=(0.0, t_end))
+    return pulse(spec["start"], spec["stop"], amplitude, t_span=(0.0, t_end))
+
+
+def gradient_results(targets: Mapping[str, tuple[System | DiscreteMap, torch.Tensor]], horizon: float,
+                     t_transient: float, dt: float, part: str = "all",
+                     progress: bool = False) -> dict[str, Any]:
+    """:func:`~ctrnn.gradient_propagation` of several models or maps at zero input, times in time units.
+
+    Arguments:
+        targets: ``name: (model or map, x0)`` with ``x0`` of shape ``(batch, n)``.
+        horizon: the largest lag, in time units (a map counts iterations of its ``dt``).
+        t_transient: time run before measuring, in time units.
+        dt: the step a flow is advanced with (a map takes its own step).
+        part: the part of the state to follow (``"all"``, or a name from ``state_parts``); a model without it
+            is followed through its whole state. With ``"all"`` an LSTM is also followed through its cell path.
+        progress: show progress bars.
+
+    Returns:
+        ``label: GradientPropagation``; the label is the name, or ``"name (part)"``.
+    """
+    results = {}
+    for name, (obj, x0) in targets.items():
+        per_step = (map_time_step(obj) or 1.0) if isinstance(obj, DiscreteMap) else 1.0
+        u = torch.zeros(obj.input_dim, dtype=torch.float64) if obj.input_dim else None  # held zero: autonomous
+        named = state_parts(obj)
+        chosen = part if part in named else "all"
+        parts = [chosen] + (["c"] if chosen == "all" and "c" in named else [])
+        step_size = {} if isinstance(obj, DiscreteMap) else {"dt": dt}  # a map steps once per iteration
+        for p in parts:
+            label = name if p == "all" else f"{name} ({'cell path c' if p == 'c' and chosen == 'all' else p})"
+            results[label] = gradient_propagation(obj, x0, horizon=horizon / per_step,
+                                                  t_transient=t_transient / per_step, part=p, inputs=u,
+                                                  progress=progress, **step_size)
+    return results
