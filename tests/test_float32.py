@@ -1,5 +1,6 @@
-"""The core verbs in float32 as well as float64: one test body per check, its tolerance derived from the dtype
-(``eps = torch.finfo(dtype).eps``), the method's order and the problem's scale, written beside each assertion.
+"""The core verbs in float32 as well as float64 (conftest's ``dtype`` fixture): one test body per check, its
+tolerance derived from the dtype (``eps = torch.finfo(dtype).eps``), the method's order and the problem's
+scale, written beside each assertion.
 
 Every reference (scipy's expm, DOP853 and cont2discrete, torch.nn's RNN and GRUCell, the published Lorenz
 points) is evaluated in float64 on the float32-rounded data, so the difference measured is ctrnn's own."""
@@ -11,26 +12,10 @@ import pytest
 import scipy.linalg
 import scipy.signal
 import torch
-from conftest import dop853, solver_bound
+from conftest import dop853, eps_of, solver_bound
 from torch import nn
 
 import ctrnn
-
-DTYPES = [torch.float32, torch.float64]
-
-
-@pytest.fixture(params=DTYPES, ids=["float32", "float64"])
-def dtype(request):
-    """Runs the test with this default dtype (torch's own default is float32): models, states and torch.nn
-    modules built inside the test take it, as a user's would."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(request.param)
-    yield request.param
-    torch.set_default_dtype(old)
-
-
-def eps_of(dtype) -> float:
-    return torch.finfo(dtype).eps
 
 
 def solver_tolerances(dtype) -> tuple[float, float]:
