@@ -32,6 +32,19 @@ def _float64_default():
     torch.set_default_dtype(old)
 
 
+@pytest.fixture(params=[torch.float32, torch.float64], ids=["float32", "float64"])
+def dtype(request):
+    """Runs the test under this default dtype (torch's own default is float32): models, states and torch.nn
+    modules built inside the test take it, as a user's would."""
+    torch.set_default_dtype(request.param)  # _float64_default restores the previous default afterwards
+    return request.param
+
+
+def eps_of(dtype: torch.dtype) -> float:
+    """Machine epsilon, the unit every dtype-aware tolerance is written in."""
+    return torch.finfo(dtype).eps
+
+
 def solver_bound(traj, growth: float = 10.0) -> float:
     """Global-error bound of a tolerance-controlled solve: the controller keeps each step's local error
     below ``atol + rtol * |x|``; ``n_steps`` of them accumulate, amplified by at most ``growth`` over

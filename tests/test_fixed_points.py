@@ -126,12 +126,23 @@ def test_fixed_point_bad_input(args, error, match):
         ctrnn.find_fixed_points(ctrnn.RateRNN(3, n_inputs=1, seed=0), torch.zeros(2, 3), inputs=torch.ones(2, 1))
 
 
+def _autograd_jacobian(fn, x):
+    """Independent reference: torch.autograd.functional.jacobian of a raw callable, one state at a time."""
+    flat = x.reshape(-1, x.shape[-1])
+    return torch.stack([torch.autograd.functional.jacobian(fn, xi) for xi in flat]).reshape(*x.shape, x.shape[-1])
+
+
 def test_jacobian_of_flows_and_maps():
+    """Against autograd of the model's forward and of the Euler step x + dt f(x) written out here, not
+    against net.jacobian (which ctrnn.jacobian calls)."""
     net = ctrnn.RateRNN(4, seed=0)
     x = torch.randn(5, 4, generator=torch.Generator().manual_seed(0))
-    torch.testing.assert_close(ctrnn.jacobian(net, x), net.jacobian(x).detach())
+    t = torch.zeros(())
+    ref = _autograd_jacobian(lambda y: net(t, y), x)
+    torch.testing.assert_close(ctrnn.jacobian(net, x), ref, rtol=1e-12, atol=1e-12)  # float64, re-ordered sums
     dmap = ctrnn.discretize(net, 0.1)
-    torch.testing.assert_close(ctrnn.jacobian(dmap, x), torch.eye(4) + 0.1 * net.jacobian(x).detach())
+    ref = _autograd_jacobian(lambda y: y + 0.1 * net(t, y), x)
+    torch.testing.assert_close(ctrnn.jacobian(dmap, x), ref, rtol=1e-12, atol=1e-12)
 
 
 def test_fixed_points_plot_save_load(tmp_path):
@@ -170,7 +181,8 @@ def test_spectra_along_a_trajectory():
     spectra = spectra_along(net, traj.x, t=traj.t)
     ev = spectra.eigenvalues
     assert ev.shape == (4, 2, 5)
-    expected = torch.linalg.eigvals(net.jacobian(traj.x[2, 1]).detach())
+    # the reference Jacobian from autograd of the forward, not net.jacobian (which spectra_along calls)
+    expected = torch.linalg.eigvals(_autograd_jacobian(lambda y: net(traj.t[2], y), traj.x[2, 1].detach()))
     torch.testing.assert_close(torch.sort(ev[2, 1].real).values, torch.sort(expected.real).values)
     assert bool((ev.real[..., :-1] >= ev.real[..., 1:]).all())  # sorted, leading first
     torch.testing.assert_close(spectra.leading(), ev[..., 0].real)

@@ -41,6 +41,10 @@ def stacking_obstacle(models: Sequence[nn.Module]) -> str | None:
         for a, b in zip(mods_a, mods_b):
             if type(a) is not type(b):
                 return f"model {index} is a {type(b).__name__}, model 0 a {type(a).__name__}"
+            # a VectorField / IteratedMap keeps a plain callable as _fn: one solve runs model 0's, so the
+            # others must wrap that very callable (different closures would silently share model 0's dynamics)
+            if vars(a).get("_fn") is not vars(b).get("_fn"):
+                return f"model {index} wraps a different callable than model 0"
             ignored = getattr(a, "construction_only", frozenset())
             for key, value in vars(a).items():
                 if key.startswith("_") or key == "training" or key in ignored or isinstance(value, nn.Module):

@@ -107,7 +107,8 @@ def classify(eigenvalues: torch.Tensor, is_map: bool, tol: float = 1e-9) -> tupl
 
 
 def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *, inputs: Any = None,
-                      max_iter: int = 200, tol: float = 1e-12, slow_tol: float = 1e-3, unique_tol: float = 1e-6,
+                      max_iter: int = 200, tol: float | None = None, slow_tol: float = 1e-3,
+                      unique_tol: float | None = None,
                       max_norm: float = 1e6, patience: int = 30) -> FixedPoints:
     """Find the fixed points reachable from many starts at once.
 
@@ -121,9 +122,13 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         x_init: ``(K, n)`` starts (e.g. from :func:`sample_starts`).
         inputs: constant input ``(m,)`` (fixed points as a function of input).
         max_iter: Levenberg-Marquardt iterations.
-        tol: a point is fixed when ``|g| <= tol * (1 + |x|)``.
+        tol: a point is fixed when ``|g| <= tol * (1 + |x|)``. Default from the state's dtype:
+            ``max(1e-12, 256 eps)`` (``eps = torch.finfo(dtype).eps``): ``1e-12`` in float64, ``3.1e-5`` in
+            float32, whose Newton iterates stall at a few eps times the size of ``f``'s terms.
         slow_tol: a non-fixed local minimum with ``|g| <= slow_tol`` is reported as a slow point.
-        unique_tol: points closer than ``unique_tol * (1 + |x|)`` are the same point.
+        unique_tol: points closer than ``unique_tol * (1 + |x|)`` are the same point. Default
+            ``max(1e-6, sqrt(eps))``: ``1e-6`` in float64, ``3.5e-4`` in float32 (two Newton roots of one
+            point differ by about eps times the Jacobian's condition number).
         max_norm: starts whose iterate leaves ``|x| <= max_norm`` ran away.
         patience: a start whose ``q`` has not fallen by 0.1% in this many iterations stops (a slow
             point or a runaway); the others go on.
@@ -145,6 +150,9 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     if max_iter < 1:
         raise ValueError(f"max_iter must be >= 1, got {max_iter}")
     K, n = x.shape
+    eps = torch.finfo(x.real.dtype).eps  # residuals below ~eps |f| are rounding: the tolerances follow the dtype
+    tol = max(1e-12, 256 * eps) if tol is None else tol
+    unique_tol = max(1e-6, math.sqrt(eps)) if unique_tol is None else unique_tol
     # nearly undamped at first: Gauss-Newton (= Newton for this square system) converges quadratically
     damping = torch.full((K,), 1e-8, dtype=x.real.dtype, device=x.device)
     stalled = torch.zeros(K, dtype=torch.long, device=x.device)
