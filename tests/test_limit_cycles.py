@@ -84,6 +84,12 @@ def test_limit_cycle_refuses_maps_and_bad_starts():
         ctrnn.find_limit_cycle(ctrnn.systems.VanDerPol(), torch.ones(3, 2))
     with pytest.raises(ValueError, match="non-finite"):
         ctrnn.find_limit_cycle(ctrnn.systems.VanDerPol(), torch.tensor([math.nan, 0.0]))
+    for kwargs, match in [({"t_transient": -1.0}, r"t_transient must be a finite number >= 0 .* got -1.0"),
+                          ({"t_search": 0.0}, r"t_search must be a finite number > 0, got 0.0"),
+                          ({"samples": 8}, r"samples must be >= 16 .* got 8"),
+                          ({"orbit_points": 1}, r"orbit_points must be >= 2 .* got 1")]:
+        with pytest.raises(ValueError, match=match):
+            ctrnn.find_limit_cycle(ctrnn.systems.VanDerPol(), torch.tensor([2.0, 0.0]), **kwargs)
 
 
 def test_limit_cycle_plot_save_load(tmp_path):

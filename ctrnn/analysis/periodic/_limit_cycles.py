@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 
 class NoCycleError(RuntimeError):
-    """The search found no periodic orbit (it settled on a fixed point, or never returned)."""
+    """:func:`find_limit_cycle` found no periodic orbit: the trajectory settled on a fixed point, did
+    not return to its Poincare section within ``t_search``, or Newton shooting did not converge."""
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -30,11 +31,12 @@ class LimitCycle(Result):
 
     Attributes:
         period: ``T`` in the system's time units.
-        orbit: ``(P, n)`` states over one period, from the section point.
-        times: ``(P,)`` times of ``orbit`` (``0 .. T``).
-        floquet_multipliers: ``(n,)`` complex eigenvalues of the monodromy matrix, sorted by modulus
+        orbit: ``(P, n)`` states over one period, from the section point (``orbit[-1]`` returns to
+            ``orbit[0]``).
+        times: ``(P,)`` times of ``orbit`` (``0 .. T``), in the system's time units.
+        floquet_multipliers: ``(n,)`` complex eigenvalues of the monodromy matrix, by decreasing modulus
             (one of them is 1 for an autonomous flow).
-        floquet_exponents: ``(n,)`` ``log|mu| / T``.
+        floquet_exponents: ``(n,)`` ``log|mu| / T``, per time unit, in the order of the multipliers.
         stable: every multiplier but the trivial one has ``|mu| < 1``.
         residual: ``max |x(T) - x(0)|`` after the Newton refinement, in the state's units.
         metadata: the system's description and ``search_time``, the time the search for a first
@@ -51,7 +53,15 @@ class LimitCycle(Result):
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def plot(self, *, title: str | None = None) -> Figure:
-        """The orbit and the Floquet multipliers against the unit circle. Returns a matplotlib Figure."""
+        """Draw the orbit (its first two coordinates, or top two principal components for n > 2) and
+        the Floquet multipliers against the unit circle.
+
+        Arguments:
+            title: the figure's title (``None``: the system's description).
+
+        Returns:
+            A matplotlib ``Figure``.
+        """
         return plot_result(self, title=title)
 
 
