@@ -44,6 +44,21 @@ def test_chunked_fixed_step_run_equals_one_solve(tmp_path):
     assert saved.metadata["checkpoint"] == {"complete": True, "points_done": 101, "points_total": 101}
 
 
+def test_a_fixed_step_run_records_no_tolerances(tmp_path):
+    """rk4 ignores rtol/atol: the file and the returned trajectory must say so, as simulate's does (the
+    defaults 1e-7 / 1e-9 were recorded as if they had controlled the solve)."""
+    net = ctrnn.RateRNN(4, seed=3)
+    x0 = torch.randn(2, 4, generator=torch.Generator().manual_seed(3))
+    t = torch.linspace(0, 2, 21)
+    whole = ctrnn.simulate(net, x0, t, method="rk4")  # no step_size: one step per output interval
+    run = ctrnn.simulate_to_file(net, x0, t, tmp_path / "f.safetensors", method="rk4", chunks=3)
+    saved = ctrnn.load(tmp_path / "f.safetensors")
+    assert whole.rtol is None and whole.atol is None
+    for traj in (run, saved):
+        assert traj.method == "rk4" and traj.rtol is None and traj.atol is None and traj.step_size is None
+    assert torch.equal(saved.x, whole.x.detach())  # fixed steps: chunking changes nothing
+
+
 def test_chunked_adaptive_run_agrees_to_tolerance(tmp_path):
     net = ctrnn.RateRNN(6, g=1.5, seed=2)
     x0 = torch.randn(2, 6, generator=torch.Generator().manual_seed(2))

@@ -60,6 +60,24 @@ def test_default_jacobian_of_a_vector_field_is_autograd():
     torch.testing.assert_close(field.jvp(x, x), (expected @ x[..., None])[..., 0], rtol=1e-14, atol=1e-14)
 
 
+def test_linear_catalog_model_has_the_documented_spectrum():
+    """build_system("linear"): A = J - (1 + decay) I, J_ij ~ N(0, 1/n), C = I, D = 0 (its docstring)."""
+    n, decay = 400, 0.5
+    ssm = ctrnn.build_system("linear", {"n": n, "m": 2, "decay": decay}, seed=0)
+    lam = torch.linalg.eigvals(ssm.A.detach())
+    # mean eigenvalue = trace(A) / n = -(1 + decay) + trace(J) / n, and trace(J) / n has std 1 / n
+    assert abs(float(lam.real.mean()) + 1 + decay) < 5 / n
+    # circular law: the eigenvalues fill the unit disc around -(1 + decay); at n = 400 the edge
+    # spreads by a few percent (1.004 to 1.05 over seeds 0-4), so 0.15 is a wide margin
+    assert float((lam + 1 + decay).abs().max()) < 1.15
+    assert -decay - 0.15 < float(lam.real.max()) < -decay + 0.15  # stable: the slowest mode decays at ~decay
+    torch.testing.assert_close(ssm.C.detach(), torch.eye(n), rtol=0, atol=0)  # the state is the output
+    assert ssm.B.shape == (n, 2) and not ssm.D.detach().any()
+    for seed in range(5):  # the default model (n = 8) is stable too
+        A = ctrnn.build_system("linear", seed=seed).A.detach()
+        assert float(torch.linalg.eigvals(A).real.max()) < 0
+
+
 def test_rate_equations_written_out():
     net = ctrnn.RateRNN(3, n_inputs=2, form="x", seed=0, tau=torch.tensor([1.0, 2.0, 4.0]),
                         bias=torch.tensor([0.1, -0.2, 0.3]))

@@ -38,7 +38,7 @@ class LinearSSM(System):
     """``dx/dt = A x + B u``, ``y = C x + D u``.
 
     Arguments:
-        A: ``(n, n)``.
+        A: ``(n, n)``, any (stable when every eigenvalue has ``Re(lambda) < 0``).
         B: ``(n, m)``.
         C: ``(p, n)``, default the identity (the output is the state).
         D: ``(p, m)``, default zero.
