@@ -12,7 +12,7 @@ BASE: dict[str, Any] = {"seed": 0, "device": "cpu", "dtype": "float64", "model":
 ANALYSIS_DEFAULTS: dict[str, Any] = {
     **BASE,
     "search": {"starts": 256, "t_end": 50.0, "batch": 8, "x0_scale": 1.0, "noise": 0.5, "input": [],
-               "slow_tol": 1e-3, "t_transient": 50.0, "t_search": 100.0},
+               "slow_tol": 1e-3, "t_transient": 0.0, "t_search": 5000.0},
     # basins: a resolution x resolution grid on the trajectories' top-2 PCA plane (the state plane for n = 2)
     "basins": {"resolution": 40, "t_end": 50.0},
     # sweep of the first input: [start, stop, count] (empty: no sweep)

@@ -258,13 +258,27 @@ def test_sweep_builds_vector_fields_from_a_parameter(dtype):
         assert abs(largest + a) < (a * 0.1) ** 5 / 120 / 0.1 * 2 + 100 * eps_of(dtype), (a, largest)
 
 
-@pytest.mark.xfail(strict=True, raises=NotImplementedError, reason="report duck-types the model: issue 11 survey")
 def test_report_on_a_vector_field(tmp_path):
+    """The report of a user's Hopf oscillator states its cycle: period 2 pi / OMEGA, stable, around an unstable
+    focus at the origin (the linearisation there is 1 +- i OMEGA)."""
     rep = ctrnn.report(ctrnn.VectorField(hopf, 2), tmp_path / "hopf.html", quick=True)
-    assert (tmp_path / "hopf.html").stat().st_size > 10_000 and rep is not None
+    assert (tmp_path / "hopf.html").stat().st_size > 10_000
+    period = 2 * math.pi / OMEGA
+    assert rep.summary["limit cycles"] == f"stable, period {period:.4g}"  # the reader sees 4 digits
+    assert abs(rep.survey.cycles[0].period - period) < 1e-6 * period  # the search's accuracy (test_limit_cycles)
+    assert rep.summary["fixed points"] == "1: 1 unstable focus"
+    assert rep.summary["attractors found"] == "1: cycle 1" and rep.summary["chaotic"] == "no"
+    assert "Phase portrait" in [heading for heading, _ in rep.sections]
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason="report duck-types the model: issue 11 survey")
 def test_report_on_an_iterated_map(tmp_path):
-    rep = ctrnn.report(half_map()[0], tmp_path / "half.html", quick=True)
-    assert (tmp_path / "half.html").stat().st_size > 10_000 and rep is not None
+    """The report of a user's map x -> x / 2 + c: one stable node at 2c, both exponents log(1/2) per iteration,
+    and notes (not errors) for what a map does not have."""
+    the_map, c = half_map()
+    rep = ctrnn.report(the_map, tmp_path / "half.html", quick=True)
+    html = (tmp_path / "half.html").read_text(encoding="utf-8")
+    assert rep.summary["fixed points"] == "1: 1 stable node"
+    # a map without tensors runs in float64; one Newton step on an affine map lands on 2c to a few ulps
+    assert torch.allclose(rep.survey.fixed_points.points[0], 2 * c.to(rep.survey.fixed_points.points), atol=1e-14)
+    assert rep.summary["largest Lyapunov exponent"] == f"{math.log(0.5):+.4f} ± 0.0000 per iteration"
+    assert "a map is already discrete" in html and "computed for flows only" in html

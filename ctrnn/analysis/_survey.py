@@ -60,7 +60,8 @@ class SurveySettings:
         cycle_max_dim: limit cycles are searched for up to this state dimension.
         cycle_attempts: at most this many searches, from the fastest-moving trajectory ends.
         cycle_min_speed: trajectory ends slower than this are taken to sit on a fixed point.
-        cycle_transient, cycle_search: the limit-cycle search's transient and window.
+        cycle_transient, cycle_search: the limit-cycle search's transient and the cap on its search (it finds
+            the period itself; see :func:`~ctrnn.find_limit_cycle`).
         cycle_tol: Newton shooting tolerance of the limit-cycle search.
         basins_resolution: grid points per axis of the basins for n > 2; ``basins_resolution_2d`` for n = 2.
         basins_t_end: how long each grid start runs before it is labelled.
@@ -90,8 +91,8 @@ class SurveySettings:
     cycle_max_dim: int = 20
     cycle_attempts: int = 3
     cycle_min_speed: float = 1e-3
-    cycle_transient: float = 50.0
-    cycle_search: float = 100.0
+    cycle_transient: float = 0.0
+    cycle_search: float = 5000.0
     cycle_tol: float = 1e-8
     basins_resolution: int = 40
     basins_resolution_2d: int = 60
