@@ -9,13 +9,11 @@ from typing import Any
 import torch
 
 from .._validation import as_tensor, check_finite, check_positive
-from ..discretize._base import DiscreteMap, map_time_step
+from ..discretize._base import DiscreteMap
+from ..discretize._schemes import SCHEMES, Scheme
 from ..inputs import Input
 from ..systems._base import System
 from ._common import check_dynamics, check_states
-
-#: schemes for flows: classic RK4 (default) and explicit Euler
-FLOW_SCHEMES = ("rk4", "euler")
 
 
 def tangent_problem(sys_or_map: System | DiscreteMap, x0: Any, dt: float, verb: str) -> tuple[bool, torch.Tensor, float]:
@@ -28,23 +26,26 @@ def tangent_problem(sys_or_map: System | DiscreteMap, x0: Any, dt: float, verb: 
 
 
 class TangentStepper:
-    """Advance ``x`` ``(B, n)`` and tangent vectors ``V`` ``(B, n, k)`` by one step.
+    """Advance ``x`` ``(B, n)`` and tangent vectors ``V`` ``(B, n, k)`` by one step: a map's own step, or for a
+    flow one step of the registered scheme (:data:`ctrnn.discretize._schemes.SCHEMES`), the same object that
+    ``discretize(flow, dt, scheme=method)`` steps with.
 
     Arguments:
         obj: a flow or a map; is_map: which.
         dt: the step of a flow (ignored for a map, whose step is one iteration).
-        method: ``rk4`` or ``euler`` for a flow.
+        method: a flow's scheme name (``rk4``, ``euler``, ``exp_euler``; an unknown name gets the registry's
+            message); ignored for a map.
         inputs: ``None``; a constant ``(m,)`` / ``(B, m)``; for a flow an :class:`~ctrnn.inputs.Input`
-            (``u(t)``, time from 0 at step 0); for a map a sequence ``(T, *batch, m)`` (step ``k`` uses
-            ``inputs[k]``).
+            (``u(t)``, time from 0 at step 0; each RK4 stage reads its own time); for a map a sequence
+            ``(T, *batch, m)`` (step ``k`` uses ``inputs[k]``).
+        like: a state tensor whose dtype and device the inputs follow.
     """
 
-    def __init__(self, obj: System | DiscreteMap, is_map: bool, *, dt: float, method: str, inputs: Any,
+    def __init__(self, obj: System | DiscreteMap, is_map: bool, *, dt: float, method: str | None, inputs: Any,
                  like: torch.Tensor):
         self.obj, self.is_map, self.dt, self.method = obj, is_map, float(dt), method
+        self.scheme: Scheme | None = None if is_map else SCHEMES[method]
         self.real_dtype, self.device = like.real.dtype, like.device
-        if not is_map and method not in FLOW_SCHEMES:
-            raise ValueError(f"unknown method {method!r} for a flow; choose one of: {', '.join(FLOW_SCHEMES)}")
         self.function: Input | None = None
         self.sequence: torch.Tensor | None = None
         self.constant: torch.Tensor | None = None
@@ -85,31 +86,12 @@ class TangentStepper:
         obj = self.obj
         if self.is_map:
             u = self._u(k)
-            return obj.step(x, u), (None if V is None else obj.jvp(x, V, u))
-        h = self.dt
-        t0 = torch.as_tensor(k * h, dtype=x.real.dtype, device=x.device)
+            return (obj.step(x, u), None) if V is None else obj.step_with_tangent(x, V, u)
+        t0 = torch.as_tensor(k * self.dt, dtype=x.real.dtype, device=x.device)
 
-        def f(y: torch.Tensor, frac: float) -> torch.Tensor:
-            return obj(t0 + frac * h, y, self._u(k, frac))
+        def u_at(frac: float) -> torch.Tensor | None:
+            return self._u(k, frac)
 
-        def jv(y: torch.Tensor, W: torch.Tensor, frac: float) -> torch.Tensor:
-            return obj.jvp(y, W, self._u(k, frac), t0 + frac * h)
-
-        if self.method == "euler":
-            return x + h * f(x, 0.0), (None if V is None else V + h * jv(x, V, 0.0))
-        # RK4 on the pair (x, V) with V' = J(x) V: V advances by exactly the derivative of the RK4 map
-        k1 = f(x, 0.0)
-        x2 = x + 0.5 * h * k1
-        k2 = f(x2, 0.5)
-        x3 = x + 0.5 * h * k2
-        k3 = f(x3, 0.5)
-        x4 = x + h * k3
-        k4 = f(x4, 1.0)
-        x_next = x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
         if V is None:
-            return x_next, None
-        K1 = jv(x, V, 0.0)
-        K2 = jv(x2, V + 0.5 * h * K1, 0.5)
-        K3 = jv(x3, V + 0.5 * h * K2, 0.5)
-        K4 = jv(x4, V + h * K3, 1.0)
-        return x_next, V + (h / 6.0) * (K1 + 2.0 * K2 + 2.0 * K3 + K4)
+            return self.scheme.step(obj, t0, x, self.dt, u_at), None
+        return self.scheme.step_with_tangent(obj, t0, x, V, self.dt, u_at)
