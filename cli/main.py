@@ -727,7 +727,8 @@ def gradients_cmd(
 def gradient_results(targets: dict[str, tuple[Any, Any]], horizon: float, t_transient: float, dt: float,
                      part: str = "all", progress: bool = False) -> dict[str, Any]:
     """``gradient_propagation`` of each ``name: (model or map, x0)`` at zero input, times in time units
-    (a map counts iterations of its ``dt``); an LSTM also through its cell path. Returns ``label: result``."""
+    (a map counts iterations of its ``dt``; ``dt`` is a flow's step, not passed to maps); an LSTM also
+    through its cell path. Returns ``label: result``."""
     import torch
 
     import ctrnn
@@ -743,9 +744,10 @@ def gradient_results(targets: dict[str, tuple[Any, Any]], horizon: float, t_tran
         parts = [chosen] + (["c"] if chosen == "all" and "c" in named else [])  # an LSTM also through its cell path
         for p in parts:
             label = name if p == "all" else f"{name} ({'cell path c' if p == 'c' and chosen == 'all' else p})"
+            step = {} if isinstance(obj, ctrnn.DiscreteMap) else {"dt": dt}  # a map steps once per iteration
             results[label] = ctrnn.gradient_propagation(obj, x0, horizon=horizon / per_step,
-                                                        t_transient=t_transient / per_step, dt=dt, part=p, inputs=u,
-                                                        progress=progress)
+                                                        t_transient=t_transient / per_step, part=p, inputs=u,
+                                                        progress=progress, **step)
     return results
 
 

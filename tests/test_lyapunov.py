@@ -323,6 +323,54 @@ def test_sweep_names_the_network_that_diverged():
     assert "g = 0.5" not in str(error.value) and min(error.value.batch_indices) >= 2 * 4  # the g = 4 rows only
 
 
+# -- options that apply to flows only --------------------------------------------------------------------------
+def _tiny_map():
+    return ctrnn.discretize(ctrnn.RateRNN(3, g=0.5, seed=0), 0.1)
+
+
+_RUNS = {  # each public path that takes dt / method, at its smallest
+    "lyapunov_spectrum": lambda obj, **kw: ctrnn.lyapunov_spectrum(obj, torch.ones(3), t_transient=1, t_total=2, **kw),
+    "largest_lyapunov_exponent": lambda obj, **kw: ctrnn.largest_lyapunov_exponent(obj, torch.ones(3), t_transient=1,
+                                                                                    t_total=2, **kw),
+    "lyapunov_spectra (stacked)": lambda obj, **kw: ctrnn.lyapunov_spectra([obj, obj], torch.ones(3), t_transient=1,
+                                                                           t_total=2, **kw),
+    "lyapunov_spectra (one by one)": lambda obj, **kw: ctrnn.lyapunov_spectra([obj, obj], torch.ones(3), stack=False,
+                                                                              t_transient=1, t_total=2, **kw),
+    "sweep": lambda obj, **kw: ctrnn.sweep(lambda v, seed: obj, [1.0], batch=1, k=1, t_transient=1, t_total=2, **kw),
+    "gradient_propagation": lambda obj, **kw: ctrnn.gradient_propagation(obj, torch.ones(3), horizon=2, **kw),
+}
+
+
+@pytest.mark.parametrize("run", list(_RUNS))
+def test_flow_options_are_refused_for_a_map(run):
+    """``dt`` and ``method`` would be ignored by a map (one iteration per step, its scheme fixed by discretize):
+    they are refused, naming the argument and the fix, instead of running silently."""
+    with pytest.raises(ValueError, match="dt applies to flows; a map steps once per iteration: leave dt unset"):
+        _RUNS[run](_tiny_map(), dt=123)
+    with pytest.raises(ValueError, match="method applies to flows.*leave method unset"):
+        _RUNS[run](_tiny_map(), method="nonsense")
+    _RUNS[run](_tiny_map())  # unset, the map runs
+
+
+@pytest.mark.parametrize("run", list(_RUNS))
+def test_flow_methods_are_the_registered_schemes(run):
+    flow = ctrnn.RateRNN(3, g=0.5, seed=0)
+    with pytest.raises(ValueError, match="unknown scheme 'nonsense'; choose one of: euler, exp_euler, rk4"):
+        _RUNS[run](flow, method="nonsense", dt=0.1)
+    no_leak = ctrnn.VectorField(lambda t, x, u: -x, 3)
+    with pytest.raises(ValueError, match="method 'exp_euler' does not apply to .*VectorField.*: exp_euler needs a "
+                                         "linear leak.*; choose one of: euler, rk4"):
+        _RUNS[run](no_leak, method="exp_euler", dt=0.1)
+
+
+def test_flow_defaults_are_rk4_with_dt_001():
+    flow = ctrnn.RateRNN(3, g=0.5, seed=0)
+    les = ctrnn.lyapunov_spectrum(flow, torch.ones(3), t_transient=0.1, t_total=0.2, qr_interval=0.1)
+    assert les.metadata["method"] == "rk4" and les.time_step == 0.01
+    gp = ctrnn.gradient_propagation(flow, torch.ones(3), horizon=0.05)
+    assert gp.metadata["method"] == "rk4" and gp.metadata["dt"] == 0.01 and gp.lags.tolist() == [1, 2, 3, 4, 5]
+
+
 def test_stacked_lstms_step_like_each_lstm_alone():
     """The stacked flow forwards the model's own Euler step (the LSTM's staggered one), so a network's spectrum
     does not depend on whether it shares a solve."""

@@ -15,14 +15,46 @@ from ..inputs import Input
 from ..systems._base import System
 from ._common import check_dynamics, check_states
 
+#: a flow's step and scheme when the caller leaves them unset (a map takes neither: it steps once per iteration)
+FLOW_DT = 0.01
+FLOW_METHOD = "rk4"
 
-def tangent_problem(sys_or_map: System | DiscreteMap, x0: Any, dt: float, verb: str) -> tuple[bool, torch.Tensor, float]:
-    """``(is_map, x (B, n), step)``: the dynamics checked, the initial states as a batch, and the step a
-    flow's scheme takes (``dt``, checked) or a map's (one iteration)."""
+
+def tangent_problem(sys_or_map: System | DiscreteMap, x0: Any, dt: float | None, method: str | None,
+                    verb: str) -> tuple[bool, torch.Tensor, float, str | None]:
+    """Check the dynamics, the initial states and the flow-only options ``dt`` and ``method``.
+
+    Arguments:
+        sys_or_map: a flow or a map; x0: ``(n,)`` or ``(*batch, n)`` initial states.
+        dt, method: a flow's step (default 0.01) and scheme name (default ``rk4``); ``None`` for a map.
+        verb: the calling function's name, for messages.
+
+    Returns:
+        ``(is_map, x (B, n), step, method)``: the step is ``dt`` for a flow and 1 (one iteration) for a map;
+        ``method`` is the resolved scheme name for a flow and ``None`` for a map.
+
+    Raises:
+        ValueError: ``dt`` or ``method`` given for a map (they would be ignored); ``dt <= 0``; an unknown
+            scheme or one that does not apply to the flow (the message lists the choices).
+    """
     is_map = check_dynamics(sys_or_map, verb)
+    if is_map:
+        if dt is not None:
+            raise ValueError(f"{verb}: dt applies to flows; a map steps once per iteration: leave dt unset "
+                             f"(got dt={dt!r}; the map's own step is chosen in discretize)")
+        if method is not None:
+            raise ValueError(f"{verb}: method applies to flows; a map steps by its own scheme: leave method unset "
+                             f"(got method={method!r}; choose the scheme in discretize(..., scheme=...))")
+    else:
+        method = FLOW_METHOD if method is None else method
+        problem = SCHEMES[method].obstacle(sys_or_map)  # an unknown name: the registry's message
+        if problem is not None:
+            valid = [name for name in SCHEMES if SCHEMES[name].obstacle(sys_or_map) is None]
+            raise ValueError(f"{verb}: method {method!r} does not apply to {sys_or_map.describe()}: {problem}; "
+                             f"choose one of: {', '.join(valid)}")
     x = check_states(sys_or_map, x0, "x0")
     x = x.reshape(-1, x.shape[-1]) if x.ndim != 1 else x[None]
-    return is_map, x, 1.0 if is_map else check_positive(dt, "dt")
+    return is_map, x, 1.0 if is_map else check_positive(FLOW_DT if dt is None else dt, "dt"), method
 
 
 class TangentStepper:
@@ -33,8 +65,8 @@ class TangentStepper:
     Arguments:
         obj: a flow or a map; is_map: which.
         dt: the step of a flow (ignored for a map, whose step is one iteration).
-        method: a flow's scheme name (``rk4``, ``euler``, ``exp_euler``; an unknown name gets the registry's
-            message); ignored for a map.
+        method: a flow's scheme name (``rk4``, ``euler``, ``exp_euler``), as :func:`tangent_problem` checked
+            and resolved it; ``None`` for a map.
         inputs: ``None``; a constant ``(m,)`` / ``(B, m)``; for a flow an :class:`~ctrnn.inputs.Input`
             (``u(t)``, time from 0 at step 0; each RK4 stage reads its own time); for a map a sequence
             ``(T, *batch, m)`` (step ``k`` uses ``inputs[k]``).

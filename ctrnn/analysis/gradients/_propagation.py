@@ -94,7 +94,7 @@ def state_parts(obj: System | DiscreteMap) -> dict[str, slice]:
 
 
 def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: float, inputs: Any = None,
-                         t_transient: float = 0.0, dt: float = 0.01, method: str = "rk4", part: Any = None,
+                         t_transient: float = 0.0, dt: float | None = None, method: str | None = None, part: Any = None,
                          n_singular: int = 8, max_lags: int = 400, fit_from: float = 0.5,
                          progress: bool = False) -> GradientPropagation:
     """``d x_T / d x_{T-k}`` for every lag ``k`` up to ``horizon``, by products of one-step Jacobians.
@@ -115,14 +115,18 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
         n_singular: leading singular values kept per lag.
         max_lags: at most this many lags are recorded (evenly spaced; always including 1 and the horizon).
         fit_from: the rate is fitted over lags from this fraction of the horizon on.
+        dt, method: a flow's step (default 0.01) and scheme (default ``rk4``; also ``euler``, ``exp_euler``:
+            the schemes of :func:`~ctrnn.discretize`). A map takes neither: leave them unset.
 
     Returns:
         :class:`GradientPropagation`.
 
     Raises:
-        ValueError: bad shapes or non-positive ``horizon`` / ``dt``. DivergenceError: the trajectory blew up.
+        ValueError: bad shapes or non-positive ``horizon`` / ``dt``; ``dt`` or ``method`` for a map; an
+            unknown ``method`` (the message lists the schemes).
+        DivergenceError: the trajectory blew up.
     """
-    is_map, x, h = tangent_problem(sys_or_map, x0, dt, "gradient_propagation")
+    is_map, x, h, method = tangent_problem(sys_or_map, x0, dt, method, "gradient_propagation")
     B, n = x.shape
     K = max(1, round(check_positive(horizon, "horizon") / h))
     n_tr = 0 if t_transient == 0 else round(check_positive(t_transient, "t_transient") / h)
