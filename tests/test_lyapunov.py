@@ -382,3 +382,28 @@ def test_stacked_lstms_step_like_each_lstm_alone():
     assert together[0].metadata["stacked"] and not alone[0].metadata["stacked"]
     for a, b in zip(together, alone):
         torch.testing.assert_close(a.per_state, b.per_state, rtol=0, atol=1e-13)  # vmap vs loop: rounding
+
+
+# -- gradient norms beyond the floating-point range ------------------------------------------------------------
+@pytest.mark.parametrize("factor", [3.0, 0.5])
+def test_gradient_norms_are_exact_in_their_logarithm(factor, tmp_path):
+    """``x -> factor x`` for 1000 iterations: ``d x_T / d x_{T-k} = factor^k``. 3^1000 overflows float64, so the
+    result holds logarithms; they and the fitted rate are exact up to summing 1000 rounded logs. (The state
+    starts at the fixed point 0, so that it stays finite while its derivative grows.)"""
+    linear = ctrnn.IteratedMap(lambda x, u: factor * x, 2)
+    gp = ctrnn.gradient_propagation(linear, torch.zeros(2, 2), horizon=1000, max_lags=50)
+    lam = math.log(factor)
+    assert torch.isfinite(gp.log_norms).all() and gp.log_norms.shape == (2, 50)
+    # 1000 additions of a rounded log: relative error ~ 1000 eps; 1e-9 is loose
+    torch.testing.assert_close(gp.log_norms[:, -1], torch.full((2,), 1000 * lam), rtol=1e-9, atol=0)
+    torch.testing.assert_close(gp.log_singular_values[..., 0], gp.lags.double() * lam + 0 * gp.log_norms,
+                               rtol=1e-9, atol=0)
+    assert gp.rate == pytest.approx(lam, rel=1e-12, abs=1e-12)  # a straight line fitted in float64
+    if factor > 1:
+        assert math.isinf(float(gp.norms[0, -1])) and "e+477" in gp.summary()  # 3^1000 = 1.32e+477
+    gp.save(str(tmp_path / "gp.safetensors"))
+    back = ctrnn.load(tmp_path / "gp.safetensors")
+    assert torch.equal(back.log_norms, gp.log_norms) and back.rate == gp.rate
+    fig = gp.plot()
+    low, high = fig.axes[0].get_ylim()  # the axis holds log10 of the norms: finite even past float64
+    assert low <= 1000 * lam / math.log(10) <= high

@@ -3,6 +3,7 @@ exploding gradients read as products of Jacobians along a trajectory)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +31,10 @@ class GradientPropagation(Result):
     Attributes:
         lags: ``(L,)`` lags in steps (iterations of the map, or steps ``dt`` of the flow's scheme).
         lag_times: ``(L,)`` the lags in time units (``lags * dt``; a map without ``dt``: iterations).
-        norms: ``(B, L)`` spectral norm ``||d x_T / d x_{T-k}||_2`` per initial state.
-        singular_values: ``(B, L, s)`` the ``s`` leading singular values.
+        log_norms: ``(B, L)`` natural log of the spectral norm ``||d x_T / d x_{T-k}||_2`` per initial state,
+            float64. Stored as logarithms because the norms themselves leave the floating-point range
+            (a x3 map over 1000 iterations: ``3^1000``); see :attr:`norms`.
+        log_singular_values: ``(B, L, s)`` logs of the ``s`` leading singular values (``-inf`` for an exact 0).
         rate: fitted exponential rate of the norm per unit time (per iteration for a map without ``dt``):
             the slope of the mean ``log norm`` over ``lag_times >= fit_from`` (positive: exploding).
         fit_from: the smallest lag time used in the fit.
@@ -41,8 +44,8 @@ class GradientPropagation(Result):
 
     lags: torch.Tensor
     lag_times: torch.Tensor
-    norms: torch.Tensor
-    singular_values: torch.Tensor
+    log_norms: torch.Tensor
+    log_singular_values: torch.Tensor
     rate: float
     fit_from: float
     part: str
@@ -53,14 +56,34 @@ class GradientPropagation(Result):
     def time_unit(self) -> str:
         return "iterations" if self.metadata.get("dt") is None else "time constants"
 
+    @property
+    def norms(self) -> torch.Tensor:
+        """``(B, L)`` ``||d x_T / d x_{T-k}||_2``: ``exp(log_norms)``, for reading; it overflows to ``inf`` (or
+        underflows to 0) where the norm leaves the float64 range, which :attr:`log_norms` never does."""
+        return self.log_norms.exp()
+
+    @property
+    def singular_values(self) -> torch.Tensor:
+        """``(B, L, s)`` ``exp(log_singular_values)``; may overflow or underflow like :attr:`norms`."""
+        return self.log_singular_values.exp()
+
     def mean_log_norm(self) -> torch.Tensor:
-        """``(L,)`` the mean over initial states of ``log ||d x_T / d x_{T-k}||``."""
-        return self.norms.log().mean(0)
+        """``(L,)`` the mean over initial states of ``log ||d x_T / d x_{T-k}||`` (the curve the rate fits)."""
+        return self.log_norms.mean(0)
 
     def summary(self) -> str:
         kind = "exploding" if self.rate > 0 else "vanishing"
         unit = "per iteration" if self.metadata.get("dt") is None else "per unit time"
-        return (f"gradient norm ({self.part}) at lag {float(self.lag_times[-1]):g}: {float(self.norms[:, -1].mean()):.3e}; "
+        # the mean norm from the logarithms (log-sum-exp), printed as mantissa and exponent so that a norm
+        # beyond float64 (3^1000) still prints
+        last = self.log_norms[:, -1]
+        log10 = (float(torch.logsumexp(last, 0)) - math.log(last.numel())) / math.log(10.0)
+        if math.isfinite(log10):
+            exponent = math.floor(log10)
+            shown = f"{10 ** (log10 - exponent):.3f}e{exponent:+03d}"
+        else:
+            shown = "0.000e+00" if log10 < 0 else "nan"
+        return (f"gradient norm ({self.part}) at lag {float(self.lag_times[-1]):g}: {shown}; "
                 f"fitted rate {self.rate:+.4f} {unit} ({kind})")
 
     def plot(self, *, title: str | None = None, ax: Any = None, label: str | None = None, color: str | None = None) -> Figure:
@@ -154,7 +177,7 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
         eye = torch.eye(n, dtype=x.dtype, device=x.device).expand(B, n, n)
         M = eye[:, idx, :].clone()  # rows of d x_T[part] / d x_{T-k}, rescaled
         log_scale = torch.zeros(B, dtype=torch.float64, device=x.device)
-        svals = []
+        log_svals = []
         for lag in range(1, K + 1):
             k = n_tr + K - lag  # the step that took x_k to x_{k+1}
             _, D = stepper.step(states[k - n_tr], k, eye)
@@ -164,13 +187,14 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
             log_scale += size.double().log()
             if lag in record:
                 s = torch.linalg.svdvals(M[:, :, idx]).double()
-                svals.append((s[:, :n_singular].log() + log_scale[:, None]).exp())
+                log_svals.append(s[:, :n_singular].log() + log_scale[:, None])  # never exp(): it overflows
             bar.update(n_tr + K + lag)
-    singular_values = torch.stack(svals, 1)  # (B, L, s)
+    log_singular_values = torch.stack(log_svals, 1)  # (B, L, s)
     lags = torch.tensor(sorted(record), dtype=torch.long)
     lag_times = lags.double() * (time_step if time_step is not None else 1.0)
-    norms_t = singular_values[..., 0]
-    mean_log = norms_t.clamp_min(torch.finfo(torch.float64).tiny).log().mean(0)
+    log_norms = log_singular_values[..., 0]
+    # an exactly zero norm (a nilpotent product) would make the fit -inf: floor it at the smallest normal float64
+    mean_log = log_norms.clamp_min(math.log(torch.finfo(torch.float64).tiny)).mean(0)
     start = fit_from * float(lag_times[-1])
     fit = lag_times >= start
     if int(fit.sum()) < 2:
@@ -178,7 +202,7 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
     A = torch.stack([lag_times[fit], torch.ones(int(fit.sum()), dtype=torch.float64)], -1)
     slope, intercept = torch.linalg.lstsq(A, mean_log[fit].cpu()[:, None]).solution[:, 0].tolist()
     return GradientPropagation(
-        lags=lags, lag_times=lag_times, norms=norms_t, singular_values=singular_values, rate=slope,
+        lags=lags, lag_times=lag_times, log_norms=log_norms, log_singular_values=log_singular_values, rate=slope,
         fit_from=float(lag_times[fit][0]), part=name, is_map=is_map,
         metadata={"system": sys_or_map.describe(), "dt": time_step, "horizon_steps": K, "t_transient": n_tr * h,
                   "intercept": intercept, "method": None if is_map else method, "initial_states": B})
