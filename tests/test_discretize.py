@@ -224,3 +224,81 @@ def test_discretization_error_refusals():
                                    dts=[0.1], inputs=torch.zeros(11, 1))
     with pytest.raises(ValueError, match="does not apply to RateRNN"):
         ctrnn.discretization_error(net, torch.zeros(3), 1.0, schemes=["zoh"], dts=[0.1])
+
+
+# -- one step definition per scheme: discretize's map and the analyses' tangent stepper ---------------------------
+def _scheme_models():
+    gen = torch.Generator().manual_seed(3)
+    A = torch.randn(4, 4, generator=gen) / 2 - torch.eye(4)
+    return {
+        "rate-x": ctrnn.RateRNN(4, n_inputs=2, form="x", g=1.5, seed=0),
+        "rate-r": ctrnn.RateRNN(4, n_inputs=2, form="r", g=1.5, seed=1),
+        "beer": ctrnn.BeerCTRNN(torch.randn(4, 4, generator=gen), taus=torch.tensor([0.5, 1.0, 1.5, 2.0]),
+                                biases=torch.randn(4, generator=gen)),
+        "gru": ctrnn.GRUODE(3, 2, tau=1.5, seed=2),
+        "lstm": ctrnn.LSTMODE(3, 2, tau=1.5, seed=3),
+        "linear": ctrnn.LinearSSM(A, torch.randn(4, 2, generator=gen)),
+        "diagonal": ctrnn.DiagonalSSM(-torch.tensor([0.3, 1.0, 2.0, 4.0]), torch.randn(4, 2, generator=gen)),
+        "vector-field": ctrnn.VectorField(lambda t, x, u: torch.sin(x.roll(1, -1)) - x ** 3 + u.sum(-1, keepdim=True),
+                                          3, input_dim=2),
+    }
+
+
+@pytest.mark.parametrize("scheme", ["euler", "exp_euler", "rk4"])
+@pytest.mark.parametrize("kind", list(_scheme_models()))
+def test_map_step_equals_the_tangent_steppers_step(kind, scheme):
+    """One scheme name is one map: ``discretize(model, h, scheme=s).step`` and the flow branch of the tangent
+    stepper (what lyapunov_spectrum and gradient_propagation run) give the same state, and both tangents are
+    the exact derivative of that step (autograd's Jacobian of the map times V)."""
+    from ctrnn.analysis._tangent import TangentStepper
+    from ctrnn.discretize import applicable_schemes
+
+    model = _scheme_models()[kind]
+    if scheme not in applicable_schemes(model):
+        pytest.skip(f"{scheme} does not apply to {kind}")
+    h, n, m = 0.3, model.state_dim, model.input_dim
+    gen = torch.Generator().manual_seed(4)
+    x, u, V = torch.randn(2, n, generator=gen), torch.randn(2, m, generator=gen), torch.randn(2, n, 3, generator=gen)
+    dmap = ctrnn.discretize(model, h, scheme=scheme)
+    stepper = TangentStepper(model, False, dt=h, method=scheme, inputs=u, like=x)
+    with torch.no_grad():
+        x_map = dmap.step(x, u)
+        x_flow, V_flow = stepper.step(x, 0, V)
+        x_map2, V_map = dmap.step_with_tangent(x, V, u)
+    if isinstance(dmap, ctrnn.LinearMap):  # scipy's matrices (I + h A) x + h B u: rounding differs, ~1 ulp
+        torch.testing.assert_close(x_flow, x_map, rtol=4 * torch.finfo(x.dtype).eps, atol=4 * torch.finfo(x.dtype).eps)
+    else:  # the very same operations
+        assert torch.equal(x_flow, x_map) and torch.equal(x_map2, x_map)
+        torch.testing.assert_close(V_map, V_flow, rtol=0, atol=1e-15)
+    for b in range(2):
+        J = torch.autograd.functional.jacobian(lambda y: dmap.step(y[None], u[b:b + 1])[0], x[b])
+        # float64, O(1) entries, a handful of operations: both sides agree to rounding (1e-12 leaves room)
+        torch.testing.assert_close(V_flow[b], J @ V[b], rtol=0, atol=1e-12)
+        torch.testing.assert_close(dmap.jvp(x[b:b + 1], V[b:b + 1])[0] if m == 0 else
+                                   dmap.jvp(x[b:b + 1], V[b:b + 1], u[b:b + 1])[0], J @ V[b], rtol=0, atol=1e-12)
+
+
+def test_rk4_tangent_reads_a_time_varying_input_at_the_stage_times():
+    """A flow's RK4 step under an Input object: stages at t, t + h/2, t + h; the tangent of that step is
+    autograd's (the input does not depend on the state, but the stage states do)."""
+    from ctrnn.analysis._tangent import TangentStepper
+    from ctrnn.inputs import FunctionInput
+
+    model = ctrnn.RateRNN(3, n_inputs=1, g=1.5, seed=0)
+    drive = FunctionInput(lambda t: torch.sin(3.0 * t).reshape(1), 1)
+    h, k = 0.2, 5
+    x, V = torch.randn(2, 3, generator=torch.Generator().manual_seed(0)), torch.eye(3).expand(2, 3, 3)
+    stepper = TangentStepper(model, False, dt=h, method="rk4", inputs=drive, like=x)
+
+    def rk4(y):
+        t = k * h
+        f = lambda s, z: model(torch.tensor(s), z, drive(torch.tensor(s)))  # noqa: E731
+        k1 = f(t, y); k2 = f(t + h / 2, y + h / 2 * k1); k3 = f(t + h / 2, y + h / 2 * k2)  # noqa: E702
+        return y + h / 6 * (k1 + 2 * k2 + 2 * k3 + f(t + h, y + h * k3))
+
+    with torch.no_grad():
+        x_next, D = stepper.step(x, k, V)
+    torch.testing.assert_close(x_next, rk4(x), rtol=0, atol=1e-15)  # stage times k h + frac h vs (k + frac) h
+    for b in range(2):
+        J = torch.autograd.functional.jacobian(rk4, x[b])
+        torch.testing.assert_close(D[b], J, rtol=0, atol=1e-12)  # float64 rounding of O(1) entries

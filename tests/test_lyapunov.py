@@ -123,7 +123,7 @@ def test_kaplan_yorke_dimension_by_hand():
     ({"t_total": float("nan")}, "t_total must be a finite number > 0"),
     ({"k": 4}, "1 <= k <= n = 3"),
     ({"dt": 0.0}, "dt must be a finite number > 0"),
-    ({"method": "dopri5"}, "unknown method 'dopri5'"),
+    ({"method": "dopri5"}, "unknown scheme 'dopri5'; choose one of: euler, exp_euler, rk4"),
 ])
 def test_lyapunov_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -324,3 +324,89 @@ def test_sweep_names_the_network_that_diverged():
         ctrnn.sweep(build, [0.5, 4.0], parameter="g", seeds=[0, 1], k=1, t_transient=50, t_total=10, dt=0.1,
                     max_norm=1e6)
     assert "g = 0.5" not in str(error.value) and min(error.value.batch_indices) >= 2 * 4  # the g = 4 rows only
+
+
+# -- options that apply to flows only --------------------------------------------------------------------------
+def _tiny_map():
+    return ctrnn.discretize(ctrnn.RateRNN(3, g=0.5, seed=0), 0.1)
+
+
+_RUNS = {  # each public path that takes dt / method, at its smallest
+    "lyapunov_spectrum": lambda obj, **kw: ctrnn.lyapunov_spectrum(obj, torch.ones(3), t_transient=1, t_total=2, **kw),
+    "largest_lyapunov_exponent": lambda obj, **kw: ctrnn.largest_lyapunov_exponent(obj, torch.ones(3), t_transient=1,
+                                                                                    t_total=2, **kw),
+    "lyapunov_spectra (stacked)": lambda obj, **kw: ctrnn.lyapunov_spectra([obj, obj], torch.ones(3), t_transient=1,
+                                                                           t_total=2, **kw),
+    "lyapunov_spectra (one by one)": lambda obj, **kw: ctrnn.lyapunov_spectra([obj, obj], torch.ones(3), stack=False,
+                                                                              t_transient=1, t_total=2, **kw),
+    "sweep": lambda obj, **kw: ctrnn.sweep(lambda v, seed: obj, [1.0], batch=1, k=1, t_transient=1, t_total=2, **kw),
+    "gradient_propagation": lambda obj, **kw: ctrnn.gradient_propagation(obj, torch.ones(3), horizon=2, **kw),
+}
+
+
+@pytest.mark.parametrize("run", list(_RUNS))
+def test_flow_options_are_refused_for_a_map(run):
+    """``dt`` and ``method`` would be ignored by a map (one iteration per step, its scheme fixed by discretize):
+    they are refused, naming the argument and the fix, instead of running silently."""
+    with pytest.raises(ValueError, match="dt applies to flows; a map steps once per iteration: leave dt unset"):
+        _RUNS[run](_tiny_map(), dt=123)
+    with pytest.raises(ValueError, match="method applies to flows.*leave method unset"):
+        _RUNS[run](_tiny_map(), method="nonsense")
+    _RUNS[run](_tiny_map())  # unset, the map runs
+
+
+@pytest.mark.parametrize("run", list(_RUNS))
+def test_flow_methods_are_the_registered_schemes(run):
+    flow = ctrnn.RateRNN(3, g=0.5, seed=0)
+    with pytest.raises(ValueError, match="unknown scheme 'nonsense'; choose one of: euler, exp_euler, rk4"):
+        _RUNS[run](flow, method="nonsense", dt=0.1)
+    no_leak = ctrnn.VectorField(lambda t, x, u: -x, 3)
+    with pytest.raises(ValueError, match="method 'exp_euler' does not apply to .*VectorField.*: exp_euler needs a "
+                                         "linear leak.*; choose one of: euler, rk4"):
+        _RUNS[run](no_leak, method="exp_euler", dt=0.1)
+
+
+def test_flow_defaults_are_rk4_with_dt_001():
+    flow = ctrnn.RateRNN(3, g=0.5, seed=0)
+    les = ctrnn.lyapunov_spectrum(flow, torch.ones(3), t_transient=0.1, t_total=0.2, qr_interval=0.1)
+    assert les.metadata["method"] == "rk4" and les.time_step == 0.01
+    gp = ctrnn.gradient_propagation(flow, torch.ones(3), horizon=0.05)
+    assert gp.metadata["method"] == "rk4" and gp.metadata["dt"] == 0.01 and gp.lags.tolist() == [1, 2, 3, 4, 5]
+
+
+def test_stacked_lstms_step_like_each_lstm_alone():
+    """The stacked flow forwards the model's own Euler step (the LSTM's staggered one), so a network's spectrum
+    does not depend on whether it shares a solve."""
+    nets = [ctrnn.LSTMODE(3, 0, seed=s) for s in (0, 1)]
+    x0 = 0.5 * torch.randn(2, 2, 6, generator=torch.Generator().manual_seed(0))
+    opts = {"k": 2, "t_transient": 1, "t_total": 3, "dt": 0.5, "method": "euler", "qr_interval": 1}
+    together = ctrnn.lyapunov_spectra(nets, x0, **opts)
+    alone = ctrnn.lyapunov_spectra(nets, x0, stack=False, **opts)
+    assert together[0].metadata["stacked"] and not alone[0].metadata["stacked"]
+    for a, b in zip(together, alone):
+        torch.testing.assert_close(a.per_state, b.per_state, rtol=0, atol=1e-13)  # vmap vs loop: rounding
+
+
+# -- gradient norms beyond the floating-point range ------------------------------------------------------------
+@pytest.mark.parametrize("factor", [3.0, 0.5])
+def test_gradient_norms_are_exact_in_their_logarithm(factor, tmp_path):
+    """``x -> factor x`` for 1000 iterations: ``d x_T / d x_{T-k} = factor^k``. 3^1000 overflows float64, so the
+    result holds logarithms; they and the fitted rate are exact up to summing 1000 rounded logs. (The state
+    starts at the fixed point 0, so that it stays finite while its derivative grows.)"""
+    linear = ctrnn.IteratedMap(lambda x, u: factor * x, 2)
+    gp = ctrnn.gradient_propagation(linear, torch.zeros(2, 2), horizon=1000, max_lags=50)
+    lam = math.log(factor)
+    assert torch.isfinite(gp.log_norms).all() and gp.log_norms.shape == (2, 50)
+    # 1000 additions of a rounded log: relative error ~ 1000 eps; 1e-9 is loose
+    torch.testing.assert_close(gp.log_norms[:, -1], torch.full((2,), 1000 * lam), rtol=1e-9, atol=0)
+    torch.testing.assert_close(gp.log_singular_values[..., 0], gp.lags.double() * lam + 0 * gp.log_norms,
+                               rtol=1e-9, atol=0)
+    assert gp.rate == pytest.approx(lam, rel=1e-12, abs=1e-12)  # a straight line fitted in float64
+    if factor > 1:
+        assert math.isinf(float(gp.norms[0, -1])) and "e+477" in gp.summary()  # 3^1000 = 1.32e+477
+    gp.save(str(tmp_path / "gp.safetensors"))
+    back = ctrnn.load(tmp_path / "gp.safetensors")
+    assert torch.equal(back.log_norms, gp.log_norms) and back.rate == gp.rate
+    fig = gp.plot()
+    low, high = fig.axes[0].get_ylim()  # the axis holds log10 of the norms: finite even past float64
+    assert low <= 1000 * lam / math.log(10) <= high

@@ -1,11 +1,16 @@
-"""Reports and the simulations gallery: every experiment runs at its quick size and its report renders in
-headless Chromium with nothing fetched, every image decoded and a page that is not blank."""
+"""Reports and the simulations gallery: every experiment runs at its quick size, the numbers its report states
+agree with references computed here without ctrnn (scipy, closed forms, published values), and the report
+renders in headless Chromium with nothing fetched, every image decoded and a page that is not blank."""
 
+import html
 import io
+import json
 import os
 import re
 import shutil
 from pathlib import Path
+
+import numpy as np
 
 import pytest
 import torch
@@ -75,6 +80,91 @@ def render(browser, html_path: Path, shot: Path) -> None:
     assert im.height > 1400 and dark > 0.01, (im.size, dark)
 
 
+def summary_rows(text: str) -> dict[str, str]:
+    """The report's summary table, as the reader sees it: name -> value."""
+    table = re.search(r'<table class="summary">(.*?)</table>', text, flags=re.S).group(1)
+    return {html.unescape(k): html.unescape(v) for k, v in re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", table)}
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """Every other table row of the report: first cell -> the remaining cells."""
+    rows = re.findall(r"<tr><td>(.*?)</td>((?:<td>.*?</td>)+)</tr>", text)
+    return {html.unescape(first): [html.unescape(c) for c in re.findall(r"<td>(.*?)</td>", rest)] for first, rest in rows}
+
+
+def check_beer_oscillator(text: str, cfg: dict) -> None:
+    """The period the reader sees is the one scipy's DOP853 gives for the same equations (Beer 1995)."""
+    from scipy.integrate import solve_ivp
+    from scipy.special import expit
+
+    W, theta = np.array(cfg["settings"]["weights"]), np.array(cfg["settings"]["biases"])
+    sol = solve_ivp(lambda t, y: -y + W @ expit(y + theta), (0, 300), [0.1, 0.2], method="DOP853", rtol=1e-11,
+                    atol=1e-11, dense_output=True)
+    t = np.linspace(150, 300, 300001)
+    s = sol.sol(t)[0] - sol.sol(t)[0].mean()
+    up = np.nonzero((s[:-1] < 0) & (s[1:] >= 0))[0]
+    period = np.diff(t[up] - s[up] * (t[up + 1] - t[up]) / (s[up + 1] - s[up])).mean()  # ~1e-7 from the grid
+    rows = summary_rows(text)
+    assert rows["limit cycles"] == f"stable, period {period:.4g}", (rows["limit cycles"], period)
+    assert rows["fixed points"] == "1: 1 unstable focus" and rows["attractors found"] == "1: cycle 1"
+
+
+def check_bistable_neuron(text: str, cfg: dict) -> None:
+    """The folds of dy/dt = -y + w sigma(y - w/2) + I are the extrema of I(y) = y - w sigma(y - w/2) on the
+    fixed-point curve (found here by scipy); the bistable range the sweep reports is the swept inputs
+    between them."""
+    from scipy.optimize import minimize_scalar
+    from scipy.special import expit
+
+    s = cfg["settings"]
+    w = s["w"]
+    curve = lambda y: y - w * expit(y - w / 2)  # noqa: E731
+    top = minimize_scalar(lambda y: -curve(y), bounds=(0, w / 2), method="bounded", options={"xatol": 1e-10})
+    bottom = minimize_scalar(curve, bounds=(w / 2, w), method="bounded", options={"xatol": 1e-10})
+    folds = sorted([curve(bottom.x), curve(top.x)])
+    found = re.fullmatch(r"(\S+) < I < (\S+) \(closed-form folds (\S+), (\S+)\)", summary_rows(text)["bistable for inputs"])
+    low, high, fold_low, fold_high = (float(v) for v in found.groups())
+    assert abs(fold_low - folds[0]) <= 5e-5 and abs(fold_high - folds[1]) <= 5e-5  # printed to 4 decimals
+    grid = np.linspace(s["input_min"], s["input_max"], s["input_count"])
+    inside = grid[(grid > folds[0]) & (grid < folds[1])]
+    assert abs(low - inside.min()) <= 5e-4 and abs(high - inside.max()) <= 5e-4, (low, high, inside)
+
+
+def check_lorenz(text: str, cfg: dict) -> None:
+    """The spectrum against the published 0.9059, 0, -14.5723 (REFERENCES.md), each within four of its own
+    standard errors (the quick run is short); the sum is the trace -(sigma + 1 + beta), up to RK4's error."""
+    rows = table_rows(text)
+    for i, published in enumerate((0.9059, 0.0, -14.5723)):
+        measured, stderr = (float(v) for v in rows[f"lambda_{i + 1}"][0].split(" ± "))
+        assert abs(measured - published) <= 4 * stderr + 5e-5, (i, measured, stderr)
+    s = cfg["settings"]
+    # the sum is the mean log-determinant of RK4's step, off the trace by RK4's local error (rho dt)^5 / 5! per
+    # step, rho = 22.83 the largest Jacobian eigenvalue modulus (at the origin): 5e-4 per time unit at dt = 0.01
+    rk4 = (22.83 * s["dt"]) ** 5 / 120 / s["dt"]
+    assert abs(float(rows["sum"][0]) + s["sigma"] + 1 + s["beta"]) <= rk4, rows["sum"]
+    assert summary_rows(text)["chaotic (the full analysis)"].startswith("yes")
+
+
+def check_ssm_discretization(text: str, cfg: dict) -> None:
+    """A piecewise-constant input switching on the grid: ZOH is exact, bilinear order 2, Mamba order 1."""
+    rows = summary_rows(text)
+    assert rows["zoh order"] == "exact"
+    assert abs(float(rows["bilinear order"]) - 2) < 0.15 and abs(float(rows["mamba order"]) - 1) < 0.15, rows
+
+
+def check_gradient_comparison(text: str, cfg: dict) -> None:
+    """The LRU's ZOH map is diagonal, so ||d x_T / d x_(T-k)|| = max |exp(lam dt)|^k exactly: its rate per time
+    unit is max Re(lam), read here from the model's eigenvalues."""
+    params = cfg["settings"]["lru"]
+    model = ctrnn.build_system("lru", params, seed=cfg["seed"])
+    expected = float(model.lam.detach().real.max())
+    assert summary_rows(text)["rate: lru"] == f"{expected:+.4f} per time unit"
+
+
+CHECKS = {"beer_oscillator": check_beer_oscillator, "bistable_neuron": check_bistable_neuron, "lorenz": check_lorenz,
+          "ssm_discretization": check_ssm_discretization, "gradient_comparison": check_gradient_comparison}
+
+
 @pytest.mark.parametrize("name", GALLERY)
 def test_every_gallery_experiment_runs_quick_and_renders(tmp_path, browser, name):
     out = tmp_path / name
@@ -84,6 +174,8 @@ def test_every_gallery_experiment_runs_quick_and_renders(tmp_path, browser, name
     text = html_path.read_text(encoding="utf-8")
     check_self_contained(text)
     assert "Summary" in text and f"{name}:" in text and "Reproduce this report with" in text
+    if name in CHECKS:  # the numbers the reader is told
+        CHECKS[name](text, json.loads((out / "config.json").read_text()))
     render(browser, html_path, tmp_path / f"{name}.png")
     keep = os.environ.get("CTRNN_KEEP_SCREENSHOTS")  # for looking at the pages by hand
     if keep:

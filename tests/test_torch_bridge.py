@@ -110,6 +110,33 @@ def test_lstm_flow_matches_its_equations_and_staggering_matters():
     assert float((plain - model.euler_step(x, u, 1.0)).detach().abs().max()) > 1e-3
 
 
+def test_lstm_flow_euler_in_the_analyses_equals_lstm_cell():
+    """The flow-side ``euler`` (the scheme lyapunov_spectrum and gradient_propagation step with) is the same
+    staggered step as discretize's: at dt = tau it is torch.nn.LSTMCell, and its tangent is the cell's Jacobian."""
+    from ctrnn.analysis._tangent import TangentStepper
+
+    torch.manual_seed(3)
+    cell = nn.LSTMCell(M, N, dtype=torch.float64)
+    model = ctrnn.from_torch(cell, tau=1.0)
+    u, h0 = _data(5)
+    c0 = torch.randn(B, N, generator=torch.Generator().manual_seed(6))
+    x = torch.cat([h0, c0], -1)
+    V = torch.randn(B, 2 * N, 3, generator=torch.Generator().manual_seed(7))
+    stepper = TangentStepper(model, False, dt=1.0, method="euler", inputs=u[0], like=x)
+    with torch.no_grad():
+        x_next, V_next = stepper.step(x, 0, V)
+    h, c = cell(u[0], (h0, c0))
+    torch.testing.assert_close(x_next, torch.cat([h, c], -1), **EXACT)
+
+    def cell_step(y, b):
+        hb, cb = cell(u[0, b:b + 1], (y[None, :N], y[None, N:]))
+        return torch.cat([hb, cb], -1)[0]
+
+    for b in range(B):
+        J = torch.autograd.functional.jacobian(lambda y: cell_step(y, b), x[b])
+        torch.testing.assert_close(V_next[b], J @ V[b], **EXACT)
+
+
 @pytest.mark.parametrize("make,match", [
     (lambda: ctrnn.discretize(ctrnn.RateRNN(3, form="r", seed=0), 0.5), "only for dt = tau .* leaky RNN"),
     (lambda: ctrnn.discretize(ctrnn.RateRNN(3, form="r", seed=0), 1.0, scheme="rk4"), "only the Euler map"),

@@ -261,7 +261,11 @@ def test_sweep_builds_vector_fields_from_a_parameter(dtype):
 def test_report_on_a_vector_field(tmp_path):
     """The report of a user's Hopf oscillator states its cycle: period 2 pi / OMEGA, stable, around an unstable
     focus at the origin (the linearisation there is 1 +- i OMEGA)."""
-    rep = ctrnn.report(ctrnn.VectorField(hopf, 2), tmp_path / "hopf.html", quick=True)
+    # a Python callable steps slowly through torchdiffeq, so every size below the quick ones that the
+    # statements checked here do not depend on
+    small = ctrnn.SurveySettings.quick(t_end=20.0, lyapunov_total=10.0, basins_resolution_2d=12, basins_t_end=15.0,
+                                       gradient_horizon=5.0, discretization_span=10.0)
+    rep = ctrnn.report(ctrnn.VectorField(hopf, 2), tmp_path / "hopf.html", settings=small)
     assert (tmp_path / "hopf.html").stat().st_size > 10_000
     period = 2 * math.pi / OMEGA
     assert rep.summary["limit cycles"] == f"stable, period {period:.4g}"  # the reader sees 4 digits

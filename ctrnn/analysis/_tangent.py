@@ -9,42 +9,75 @@ from typing import Any
 import torch
 
 from .._validation import as_tensor, check_finite, check_positive
-from ..discretize._base import DiscreteMap, map_time_step
+from ..discretize._base import DiscreteMap
+from ..discretize._schemes import SCHEMES, Scheme
 from ..inputs import Input
 from ..systems._base import System
 from ._common import check_dynamics, check_states
 
-#: schemes for flows: classic RK4 (default) and explicit Euler
-FLOW_SCHEMES = ("rk4", "euler")
+#: a flow's step and scheme when the caller leaves them unset (a map takes neither: it steps once per iteration)
+FLOW_DT = 0.01
+FLOW_METHOD = "rk4"
 
 
-def tangent_problem(sys_or_map: System | DiscreteMap, x0: Any, dt: float, verb: str) -> tuple[bool, torch.Tensor, float]:
-    """``(is_map, x (B, n), step)``: the dynamics checked, the initial states as a batch, and the step a
-    flow's scheme takes (``dt``, checked) or a map's (one iteration)."""
+def tangent_problem(sys_or_map: System | DiscreteMap, x0: Any, dt: float | None, method: str | None,
+                    verb: str) -> tuple[bool, torch.Tensor, float, str | None]:
+    """Check the dynamics, the initial states and the flow-only options ``dt`` and ``method``.
+
+    Arguments:
+        sys_or_map: a flow or a map; x0: ``(n,)`` or ``(*batch, n)`` initial states.
+        dt, method: a flow's step (default 0.01) and scheme name (default ``rk4``); ``None`` for a map.
+        verb: the calling function's name, for messages.
+
+    Returns:
+        ``(is_map, x (B, n), step, method)``: the step is ``dt`` for a flow and 1 (one iteration) for a map;
+        ``method`` is the resolved scheme name for a flow and ``None`` for a map.
+
+    Raises:
+        ValueError: ``dt`` or ``method`` given for a map (they would be ignored); ``dt <= 0``; an unknown
+            scheme or one that does not apply to the flow (the message lists the choices).
+    """
     is_map = check_dynamics(sys_or_map, verb)
+    if is_map:
+        if dt is not None:
+            raise ValueError(f"{verb}: dt applies to flows; a map steps once per iteration: leave dt unset "
+                             f"(got dt={dt!r}; the map's own step is chosen in discretize)")
+        if method is not None:
+            raise ValueError(f"{verb}: method applies to flows; a map steps by its own scheme: leave method unset "
+                             f"(got method={method!r}; choose the scheme in discretize(..., scheme=...))")
+    else:
+        method = FLOW_METHOD if method is None else method
+        problem = SCHEMES[method].obstacle(sys_or_map)  # an unknown name: the registry's message
+        if problem is not None:
+            valid = [name for name in SCHEMES if SCHEMES[name].obstacle(sys_or_map) is None]
+            raise ValueError(f"{verb}: method {method!r} does not apply to {sys_or_map.describe()}: {problem}; "
+                             f"choose one of: {', '.join(valid)}")
     x = check_states(sys_or_map, x0, "x0")
     x = x.reshape(-1, x.shape[-1]) if x.ndim != 1 else x[None]
-    return is_map, x, 1.0 if is_map else check_positive(dt, "dt")
+    return is_map, x, 1.0 if is_map else check_positive(FLOW_DT if dt is None else dt, "dt"), method
 
 
 class TangentStepper:
-    """Advance ``x`` ``(B, n)`` and tangent vectors ``V`` ``(B, n, k)`` by one step.
+    """Advance ``x`` ``(B, n)`` and tangent vectors ``V`` ``(B, n, k)`` by one step: a map's own step, or for a
+    flow one step of the registered scheme (:data:`ctrnn.discretize._schemes.SCHEMES`), the same object that
+    ``discretize(flow, dt, scheme=method)`` steps with.
 
     Arguments:
         obj: a flow or a map; is_map: which.
         dt: the step of a flow (ignored for a map, whose step is one iteration).
-        method: ``rk4`` or ``euler`` for a flow.
+        method: a flow's scheme name (``rk4``, ``euler``, ``exp_euler``), as :func:`tangent_problem` checked
+            and resolved it; ``None`` for a map.
         inputs: ``None``; a constant ``(m,)`` / ``(B, m)``; for a flow an :class:`~ctrnn.inputs.Input`
-            (``u(t)``, time from 0 at step 0); for a map a sequence ``(T, *batch, m)`` (step ``k`` uses
-            ``inputs[k]``).
+            (``u(t)``, time from 0 at step 0; each RK4 stage reads its own time); for a map a sequence
+            ``(T, *batch, m)`` (step ``k`` uses ``inputs[k]``).
+        like: a state tensor whose dtype and device the inputs follow.
     """
 
-    def __init__(self, obj: System | DiscreteMap, is_map: bool, *, dt: float, method: str, inputs: Any,
+    def __init__(self, obj: System | DiscreteMap, is_map: bool, *, dt: float, method: str | None, inputs: Any,
                  like: torch.Tensor):
         self.obj, self.is_map, self.dt, self.method = obj, is_map, float(dt), method
+        self.scheme: Scheme | None = None if is_map else SCHEMES[method]
         self.real_dtype, self.device = like.real.dtype, like.device
-        if not is_map and method not in FLOW_SCHEMES:
-            raise ValueError(f"unknown method {method!r} for a flow; choose one of: {', '.join(FLOW_SCHEMES)}")
         self.function: Input | None = None
         self.sequence: torch.Tensor | None = None
         self.constant: torch.Tensor | None = None
@@ -85,31 +118,12 @@ class TangentStepper:
         obj = self.obj
         if self.is_map:
             u = self._u(k)
-            return obj.step(x, u), (None if V is None else obj.jvp(x, V, u))
-        h = self.dt
-        t0 = torch.as_tensor(k * h, dtype=x.real.dtype, device=x.device)
+            return (obj.step(x, u), None) if V is None else obj.step_with_tangent(x, V, u)
+        t0 = torch.as_tensor(k * self.dt, dtype=x.real.dtype, device=x.device)
 
-        def f(y: torch.Tensor, frac: float) -> torch.Tensor:
-            return obj(t0 + frac * h, y, self._u(k, frac))
+        def u_at(frac: float) -> torch.Tensor | None:
+            return self._u(k, frac)
 
-        def jv(y: torch.Tensor, W: torch.Tensor, frac: float) -> torch.Tensor:
-            return obj.jvp(y, W, self._u(k, frac), t0 + frac * h)
-
-        if self.method == "euler":
-            return x + h * f(x, 0.0), (None if V is None else V + h * jv(x, V, 0.0))
-        # RK4 on the pair (x, V) with V' = J(x) V: V advances by exactly the derivative of the RK4 map
-        k1 = f(x, 0.0)
-        x2 = x + 0.5 * h * k1
-        k2 = f(x2, 0.5)
-        x3 = x + 0.5 * h * k2
-        k3 = f(x3, 0.5)
-        x4 = x + h * k3
-        k4 = f(x4, 1.0)
-        x_next = x + (h / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
         if V is None:
-            return x_next, None
-        K1 = jv(x, V, 0.0)
-        K2 = jv(x2, V + 0.5 * h * K1, 0.5)
-        K3 = jv(x3, V + 0.5 * h * K2, 0.5)
-        K4 = jv(x4, V + h * K3, 1.0)
-        return x_next, V + (h / 6.0) * (K1 + 2.0 * K2 + 2.0 * K3 + K4)
+            return self.scheme.step(obj, t0, x, self.dt, u_at), None
+        return self.scheme.step_with_tangent(obj, t0, x, V, self.dt, u_at)

@@ -111,6 +111,18 @@ class DiscreteMap(nn.Module):
         """``(dF/dx) v`` for ``v`` of shape ``(*batch, n)`` or ``(*batch, n, k)``."""
         return batched_jvp(lambda y: self.step(y, u), x, v)
 
+    def step_with_tangent(self, x: torch.Tensor, V: torch.Tensor,
+                          u: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(F(x, u), (dF/dx) V)`` in one call; maps that share work between the two override it.
+
+        Arguments:
+            x: ``(*batch, n)``; V: ``(*batch, n, k)`` tangent vectors (or ``(*batch, n)``); u: as :meth:`step`.
+
+        Returns:
+            The next state ``(*batch, n)`` and the advanced vectors, the shape of ``V``.
+        """
+        return self.step(x, u), self.jvp(x, V, u)
+
 
 class IteratedMap(WrapsCallable, DiscreteMap):
     """A user's own discrete map ``fn(x, u) -> x_next`` as a :class:`DiscreteMap`.

@@ -13,17 +13,29 @@ from ..systems._ssm import DiagonalSSM, LinearSSM
 from ._base import DiscreteMap
 from ._linear import LINEAR_SCHEMES, LinearMap, LinearScheme, gbt
 from ._nonlinear import SystemMap
+from ._schemes import SCHEMES
 from ._selective import SELECTIVE_SCHEMES, SelectiveMap
 
+
 def all_schemes() -> list[str]:
-    return sorted({"euler", "exp_euler", "rk4", *LINEAR_SCHEMES.names(), *SELECTIVE_SCHEMES, "gbt"})
+    """Every scheme name :func:`discretize` knows, for any model.
+
+    Returns:
+        the sorted names (``gbt`` takes ``alpha``).
+    """
+    return sorted({*SCHEMES.names(), *LINEAR_SCHEMES.names(), *SELECTIVE_SCHEMES, "gbt"})
 
 
 def applicable_schemes(system: System) -> list[str]:
-    """The scheme names :func:`discretize` accepts for ``system`` (``gbt`` takes ``alpha``)."""
-    names = {"euler", "rk4"}
-    if system.leak(torch.zeros(system.state_dim, dtype=system.dtype or torch.float64)) is not None:
-        names.add("exp_euler")
+    """The schemes that apply to a model.
+
+    Arguments:
+        system: a :class:`~ctrnn.System`.
+
+    Returns:
+        the sorted scheme names :func:`discretize` accepts for it (``gbt`` takes ``alpha``).
+    """
+    names = {name for name in SCHEMES if SCHEMES[name].obstacle(system) is None}
     if isinstance(system, (LinearSSM, DiagonalSSM)):
         names |= {*LINEAR_SCHEMES.names(), "gbt"}
     if isinstance(system, SelectiveSSM):
@@ -88,14 +100,14 @@ def discretize(system: System, dt: float | torch.Tensor, *, scheme: str = "euler
     if base not in all_schemes():
         raise ValueError(f"unknown scheme {scheme!r}; choose one of: {', '.join(all_schemes())}")
 
-    if linear and base not in ("rk4", "exp_euler"):
+    if linear and base not in ("rk4", "exp_euler"):  # the SSM's own euler: scipy's matrices
         h = _step_sizes(dt, per_step_ok=True)
         chosen = _linear_scheme(scheme, alpha)
         return linear_map(system, h, chosen)
 
     valid = applicable_schemes(system)
     if base not in valid:
-        why = ("exp_euler needs a linear leak, which it does not define" if base == "exp_euler" else
+        why = (SCHEMES[base].obstacle(system) if base in SCHEMES else
                "it applies to linear systems (LinearSSM, DiagonalSSM) only")
         raise ValueError(f"scheme {scheme!r} does not apply to {type(system).__name__}: {why}; choose one of: "
                          f"{', '.join(valid)}")

@@ -94,6 +94,14 @@ def _decode_branches(tensors: Tensors, meta: Meta) -> FixedPointBranches:
     return FixedPointBranches(inputs=tensors["inputs"], results=results, metadata=meta["metadata"])
 
 
+def _decode_gradients(tensors: Tensors, meta: Meta) -> GradientPropagation:
+    if "norms" in tensors:  # files of earlier versions held the norms themselves; the result holds their logs
+        tensors = {**tensors, "log_norms": tensors["norms"].log(),
+                   "log_singular_values": tensors["singular_values"].log()}
+        tensors = {k: v for k, v in tensors.items() if k not in ("norms", "singular_values")}
+    return decode(GradientPropagation, tensors, meta)
+
+
 def _encode_sweep(s: Sweep) -> tuple[Tensors, Meta]:
     return encode(s, skip=("spectra",))  # each run is its own file when a sweep keeps them (the CLI's runs/)
 
@@ -171,7 +179,8 @@ CODECS: dict[str, tuple[type, Callable[[Any], tuple[Tensors, Meta]], Callable[[T
     "FixedPointBranches": (FixedPointBranches, _encode_branches, _decode_branches),
     "Sweep": (Sweep, _encode_sweep, _generic(Sweep)[1]),
     "Survey": (Survey, _encode_survey, _decode_survey),
-    **{cls.__name__: (cls, *_generic(cls)) for cls in (FixedPoints, LimitCycle, LyapunovSpectrum, GradientPropagation,
+    "GradientPropagation": (GradientPropagation, encode, _decode_gradients),
+    **{cls.__name__: (cls, *_generic(cls)) for cls in (FixedPoints, LimitCycle, LyapunovSpectrum,
                                                        DiscretizationError, ConnectivitySpectrum, JacobianSpectra)},
 }
 

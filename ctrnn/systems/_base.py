@@ -77,8 +77,16 @@ class System(nn.Module):
 
     def euler_step(self, x: torch.Tensor, u: torch.Tensor | None, dt: float | torch.Tensor) -> torch.Tensor:
         """One explicit Euler step ``x + dt f(x, u)``. Models whose Euler form is staggered (LSTM:
-        cell first, then hidden) override it."""
+        cell first, then hidden) override it; the ``euler`` scheme then uses the override."""
         return x + dt * self.forward(torch.zeros((), dtype=x.real.dtype, device=x.device), x, u)
+
+    def has_hook(self, name: str) -> bool:
+        """Whether this model overrides the discretization hook ``name`` (e.g. ``"euler_step"``) of System.
+
+        Schemes ask this to take the model's own step where it has one and the structured ``jvp`` path
+        where it does not.
+        """
+        return getattr(type(self), name) is not getattr(System, name)
 
     # -- description and persistence -----------------------------------------------------------
     @property

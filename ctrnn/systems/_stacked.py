@@ -76,6 +76,8 @@ class _Method(nn.Module):
         self.module, self.method = module, method
 
     def forward(self, *args: Any) -> Any:
+        if self.method == "leak_like_state":  # a leak (scalar, per unit or per row) with the state's shape
+            return torch.broadcast_to(self.module.leak(*args), args[0].shape)
         return getattr(self.module, self.method)(*args)
 
 
@@ -155,3 +157,16 @@ class StackedSystem(_Stacked, System):
             t: torch.Tensor | float = 0.0) -> torch.Tensor:
         t = torch.as_tensor(t, dtype=x.real.dtype, device=x.device)
         return self._vmapped("jvp", (x, v, u, t), (True, True, self._input_is_batched(u), False))
+
+    # the discretization hooks, so that a scheme steps stacked networks as it steps each one alone
+    def has_hook(self, name: str) -> bool:
+        return self.template.has_hook(name)
+
+    def euler_step(self, x: torch.Tensor, u: torch.Tensor | None, dt: float | torch.Tensor) -> torch.Tensor:
+        return self._vmapped("euler_step", (x, u, dt), (True, self._input_is_batched(u), False))
+
+    def leak(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor | None:
+        if self.template.leak(x[:1], None if u is None or u.ndim < 2 else u[:1]) is None:
+            return None
+        # each network's rate broadcast to its rows' shape, so that the rows of all networks stack
+        return self._vmapped("leak_like_state", (x, u), (True, self._input_is_batched(u)))

@@ -90,7 +90,15 @@ class LyapunovSpectrum(Result):
 def kaplan_yorke_dimension(exponents: torch.Tensor) -> float:
     """``j + S_j / |l_{j+1}|`` for exponents sorted in decreasing order, ``S_j`` the largest non-negative
     partial sum (Kaplan & Yorke 1979); 0 when ``l_1 < 0``, the count of exponents when every partial sum is
-    non-negative."""
+    non-negative.
+
+    Arguments:
+        exponents: ``(k,)`` Lyapunov exponents, in any order.
+
+    Returns:
+        the Kaplan-Yorke (Lyapunov) dimension; only a lower bound when ``k`` is less than the state dimension
+        and every partial sum is non-negative.
+    """
     lam = torch.sort(exponents.double().cpu(), descending=True).values
     sums = torch.cumsum(lam, 0)
     nonneg = (sums >= 0).nonzero().flatten()
@@ -108,8 +116,8 @@ def _as_count(value: float, step: float, name: str) -> int:
 
 
 def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | None = None, t_transient: float = 100.0,
-                      t_total: float = 1000.0, qr_interval: float | None = None, dt: float = 0.01,
-                      method: str = "rk4", t_transient_vectors: float | None = None, inputs: Any = None,
+                      t_total: float = 1000.0, qr_interval: float | None = None, dt: float | None = None,
+                      method: str | None = None, t_transient_vectors: float | None = None, inputs: Any = None,
                       n_blocks: int = 10, max_norm: float = 1e8, seed: int | torch.Generator | None = 0,
                       progress: bool = False, running_points: int = 1000) -> LyapunovSpectrum:
     """The ``k`` leading Lyapunov exponents of a flow or a map, averaged over initial states.
@@ -127,7 +135,8 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
         t_transient, t_total, qr_interval, t_transient_vectors: in time units for a flow, iterations for a
             map. ``qr_interval`` defaults to 1 time unit (a map: ``1/dt`` iterations when it has a ``dt``,
             else 1); ``t_transient_vectors`` to 10% of ``t_total``.
-        dt, method: a flow's step and scheme (``rk4`` or ``euler``).
+        dt, method: a flow's step (default 0.01) and scheme (default ``rk4``; also ``euler``, ``exp_euler``:
+            the schemes of :func:`~ctrnn.discretize`, step for step). A map takes neither: leave them unset.
         inputs: a constant input ``(m,)`` or ``(B, m)``.
         n_blocks: time blocks per state for the batch-means standard errors.
         max_norm: a state beyond this norm counts as diverged.
@@ -138,11 +147,12 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
         :class:`LyapunovSpectrum`.
 
     Raises:
-        ValueError: non-positive times or steps, ``k`` outside ``1..n``, wrong shapes.
+        ValueError: non-positive times or steps, ``k`` outside ``1..n``, wrong shapes; ``dt`` or ``method``
+            for a map; an unknown ``method`` (the message lists the schemes).
         DivergenceError: the state or the vectors became non-finite (or left ``max_norm``): the time and the
             batch elements are named; no partial estimate is returned as if converged.
     """
-    is_map, x, h = tangent_problem(sys_or_map, x0, dt, "lyapunov_spectrum")
+    is_map, x, h, method = tangent_problem(sys_or_map, x0, dt, method, "lyapunov_spectrum")
     return _spectra(sys_or_map, is_map, x, h, [sys_or_map.describe()], [seed], k=k, t_transient=t_transient,
                     t_total=t_total, qr_interval=qr_interval, method=method, t_transient_vectors=t_transient_vectors,
                     inputs=inputs, n_blocks=n_blocks, max_norm=max_norm, progress=progress,
@@ -187,9 +197,9 @@ def lyapunov_spectra(models: Sequence[System | DiscreteMap], x0: Any, *, seeds: 
                 if len({s.shape for s in states}) > 1 else stacking_obstacle(models))
     if obstacle is None:
         stacked = stack_models(models)
-        dt = options.pop("dt", 0.01)
-        is_map, x, h = tangent_problem(stacked, torch.cat(states), dt, "lyapunov_spectra")
-        results = _spectra(stacked, is_map, x, h, stacked.descriptions, seeds, **options)
+        dt, method = options.pop("dt", None), options.pop("method", None)
+        is_map, x, h, method = tangent_problem(stacked, torch.cat(states), dt, method, "lyapunov_spectra")
+        results = _spectra(stacked, is_map, x, h, stacked.descriptions, seeds, method=method, **options)
     else:
         results, offset = [], 0
         for i, (model, x, s) in enumerate(zip(models, states, seeds)):
@@ -216,11 +226,12 @@ def network_states(x0: Any, count: int) -> list[torch.Tensor]:
 
 def _spectra(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor, h: float, names: list[str],
              seeds: list[Any], *, k: int | None = None, t_transient: float = 100.0, t_total: float = 1000.0,
-             qr_interval: float | None = None, method: str = "rk4", t_transient_vectors: float | None = None,
+             qr_interval: float | None = None, method: str | None = None, t_transient_vectors: float | None = None,
              inputs: Any = None, n_blocks: int = 10, max_norm: float = 1e8, progress: bool = False,
              running_points: int = 1000) -> list[LyapunovSpectrum]:
     """The spectra of ``P = len(names)`` networks whose states are the consecutive row groups of ``x``
-    (``(P * B, n)``, one network or a stacked batch), advanced in one solve."""
+    (``(P * B, n)``, one network or a stacked batch), advanced in one solve; ``h`` and ``method`` as
+    :func:`~ctrnn.analysis._tangent.tangent_problem` resolved them."""
     rows, n = x.shape
     P = len(names)
     B = rows // P
@@ -326,5 +337,13 @@ def _spectra(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor, h: float,
 
 def largest_lyapunov_exponent(sys_or_map: System | DiscreteMap, x0: Any, **options: Any) -> LyapunovSpectrum:
     """The fast estimate of the largest exponent alone: one tangent vector, renormalised every
-    ``qr_interval`` (same options as :func:`lyapunov_spectrum`)."""
+    ``qr_interval``.
+
+    Arguments:
+        sys_or_map: a flow or a map. x0: ``(n,)`` or ``(B, n)`` initial states.
+        options: those of :func:`lyapunov_spectrum` (``t_transient``, ``t_total``, ``dt``, ``seed``, ...).
+
+    Returns:
+        a :class:`LyapunovSpectrum` with ``k = 1``.
+    """
     return lyapunov_spectrum(sys_or_map, x0, k=1, **options)

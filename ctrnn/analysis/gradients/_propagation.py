@@ -3,6 +3,7 @@ exploding gradients read as products of Jacobians along a trajectory)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +31,10 @@ class GradientPropagation(Result):
     Attributes:
         lags: ``(L,)`` lags in steps (iterations of the map, or steps ``dt`` of the flow's scheme).
         lag_times: ``(L,)`` the lags in time units (``lags * dt``; a map without ``dt``: iterations).
-        norms: ``(B, L)`` spectral norm ``||d x_T / d x_{T-k}||_2`` per initial state.
-        singular_values: ``(B, L, s)`` the ``s`` leading singular values.
+        log_norms: ``(B, L)`` natural log of the spectral norm ``||d x_T / d x_{T-k}||_2`` per initial state,
+            float64. Stored as logarithms because the norms themselves leave the floating-point range
+            (a x3 map over 1000 iterations: ``3^1000``); see :attr:`norms`.
+        log_singular_values: ``(B, L, s)`` logs of the ``s`` leading singular values (``-inf`` for an exact 0).
         rate: fitted exponential rate of the norm per unit time (per iteration for a map without ``dt``):
             the slope of the mean ``log norm`` over ``lag_times >= fit_from`` (positive: exploding).
         fit_from: the smallest lag time used in the fit.
@@ -41,8 +44,8 @@ class GradientPropagation(Result):
 
     lags: torch.Tensor
     lag_times: torch.Tensor
-    norms: torch.Tensor
-    singular_values: torch.Tensor
+    log_norms: torch.Tensor
+    log_singular_values: torch.Tensor
     rate: float
     fit_from: float
     part: str
@@ -53,14 +56,34 @@ class GradientPropagation(Result):
     def time_unit(self) -> str:
         return "iterations" if self.metadata.get("dt") is None else "time constants"
 
+    @property
+    def norms(self) -> torch.Tensor:
+        """``(B, L)`` ``||d x_T / d x_{T-k}||_2``: ``exp(log_norms)``, for reading; it overflows to ``inf`` (or
+        underflows to 0) where the norm leaves the float64 range, which :attr:`log_norms` never does."""
+        return self.log_norms.exp()
+
+    @property
+    def singular_values(self) -> torch.Tensor:
+        """``(B, L, s)`` ``exp(log_singular_values)``; may overflow or underflow like :attr:`norms`."""
+        return self.log_singular_values.exp()
+
     def mean_log_norm(self) -> torch.Tensor:
-        """``(L,)`` the mean over initial states of ``log ||d x_T / d x_{T-k}||``."""
-        return self.norms.log().mean(0)
+        """``(L,)`` the mean over initial states of ``log ||d x_T / d x_{T-k}||`` (the curve the rate fits)."""
+        return self.log_norms.mean(0)
 
     def summary(self) -> str:
         kind = "exploding" if self.rate > 0 else "vanishing"
         unit = "per iteration" if self.metadata.get("dt") is None else "per unit time"
-        return (f"gradient norm ({self.part}) at lag {float(self.lag_times[-1]):g}: {float(self.norms[:, -1].mean()):.3e}; "
+        # the mean norm from the logarithms (log-sum-exp), printed as mantissa and exponent so that a norm
+        # beyond float64 (3^1000) still prints
+        last = self.log_norms[:, -1]
+        log10 = (float(torch.logsumexp(last, 0)) - math.log(last.numel())) / math.log(10.0)
+        if math.isfinite(log10):
+            exponent = math.floor(log10)
+            shown = f"{10 ** (log10 - exponent):.3f}e{exponent:+03d}"
+        else:
+            shown = "0.000e+00" if log10 < 0 else "nan"
+        return (f"gradient norm ({self.part}) at lag {float(self.lag_times[-1]):g}: {shown}; "
                 f"fitted rate {self.rate:+.4f} {unit} ({kind})")
 
     def plot(self, *, title: str | None = None, ax: Any = None, label: str | None = None, color: str | None = None) -> Figure:
@@ -87,13 +110,20 @@ def _part_indices(obj: System | DiscreteMap, part: Any) -> tuple[str, torch.Tens
 
 
 def state_parts(obj: System | DiscreteMap) -> dict[str, slice]:
-    """Named blocks of a model's state (``{"h": ..., "c": ...}`` for an LSTM); a map uses its model's."""
+    """Named blocks of a model's state, for :func:`gradient_propagation`'s ``part``.
+
+    Arguments:
+        obj: a flow, or a map (which has the blocks of the model it discretizes).
+
+    Returns:
+        name -> slice of the state (``{"h": ..., "c": ...}`` for an LSTM); empty for a plain state.
+    """
     target = obj.source_system if isinstance(obj, DiscreteMap) else obj
     return {} if target is None else dict(target.state_parts())
 
 
 def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: float, inputs: Any = None,
-                         t_transient: float = 0.0, dt: float = 0.01, method: str = "rk4", part: Any = None,
+                         t_transient: float = 0.0, dt: float | None = None, method: str | None = None, part: Any = None,
                          n_singular: int = 8, max_lags: int = 400, fit_from: float = 0.5,
                          progress: bool = False) -> GradientPropagation:
     """``d x_T / d x_{T-k}`` for every lag ``k`` up to ``horizon``, by products of one-step Jacobians.
@@ -114,14 +144,18 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
         n_singular: leading singular values kept per lag.
         max_lags: at most this many lags are recorded (evenly spaced; always including 1 and the horizon).
         fit_from: the rate is fitted over lags from this fraction of the horizon on.
+        dt, method: a flow's step (default 0.01) and scheme (default ``rk4``; also ``euler``, ``exp_euler``:
+            the schemes of :func:`~ctrnn.discretize`). A map takes neither: leave them unset.
 
     Returns:
         :class:`GradientPropagation`.
 
     Raises:
-        ValueError: bad shapes or non-positive ``horizon`` / ``dt``. DivergenceError: the trajectory blew up.
+        ValueError: bad shapes or non-positive ``horizon`` / ``dt``; ``dt`` or ``method`` for a map; an
+            unknown ``method`` (the message lists the schemes).
+        DivergenceError: the trajectory blew up.
     """
-    is_map, x, h = tangent_problem(sys_or_map, x0, dt, "gradient_propagation")
+    is_map, x, h, method = tangent_problem(sys_or_map, x0, dt, method, "gradient_propagation")
     B, n = x.shape
     K = max(1, round(check_positive(horizon, "horizon") / h))
     n_tr = 0 if t_transient == 0 else round(check_positive(t_transient, "t_transient") / h)
@@ -149,7 +183,7 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
         eye = torch.eye(n, dtype=x.dtype, device=x.device).expand(B, n, n)
         M = eye[:, idx, :].clone()  # rows of d x_T[part] / d x_{T-k}, rescaled
         log_scale = torch.zeros(B, dtype=torch.float64, device=x.device)
-        svals = []
+        log_svals = []
         for lag in range(1, K + 1):
             k = n_tr + K - lag  # the step that took x_k to x_{k+1}
             _, D = stepper.step(states[k - n_tr], k, eye)
@@ -159,13 +193,14 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
             log_scale += size.double().log()
             if lag in record:
                 s = torch.linalg.svdvals(M[:, :, idx]).double()
-                svals.append((s[:, :n_singular].log() + log_scale[:, None]).exp())
+                log_svals.append(s[:, :n_singular].log() + log_scale[:, None])  # never exp(): it overflows
             bar.update(n_tr + K + lag)
-    singular_values = torch.stack(svals, 1)  # (B, L, s)
+    log_singular_values = torch.stack(log_svals, 1)  # (B, L, s)
     lags = torch.tensor(sorted(record), dtype=torch.long)
     lag_times = lags.double() * (time_step if time_step is not None else 1.0)
-    norms_t = singular_values[..., 0]
-    mean_log = norms_t.clamp_min(torch.finfo(torch.float64).tiny).log().mean(0)
+    log_norms = log_singular_values[..., 0]
+    # an exactly zero norm (a nilpotent product) would make the fit -inf: floor it at the smallest normal float64
+    mean_log = log_norms.clamp_min(math.log(torch.finfo(torch.float64).tiny)).mean(0)
     start = fit_from * float(lag_times[-1])
     fit = lag_times >= start
     if int(fit.sum()) < 2:
@@ -173,7 +208,7 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
     A = torch.stack([lag_times[fit], torch.ones(int(fit.sum()), dtype=torch.float64)], -1)
     slope, intercept = torch.linalg.lstsq(A, mean_log[fit].cpu()[:, None]).solution[:, 0].tolist()
     return GradientPropagation(
-        lags=lags, lag_times=lag_times, norms=norms_t, singular_values=singular_values, rate=slope,
+        lags=lags, lag_times=lag_times, log_norms=log_norms, log_singular_values=log_singular_values, rate=slope,
         fit_from=float(lag_times[fit][0]), part=name, is_map=is_map,
         metadata={"system": sys_or_map.describe(), "dt": time_step, "horizon_steps": K, "t_transient": n_tr * h,
                   "intercept": intercept, "method": None if is_map else method, "initial_states": B})
