@@ -155,7 +155,8 @@ def _summary(doc: Report, found: Survey) -> None:
     if gp is not None:
         regime = ("exploding" if gp.rate > GRADIENT_NEUTRAL else "vanishing" if gp.rate < -GRADIENT_NEUTRAL
                   else f"neither: |rate| < {GRADIENT_NEUTRAL:g}")
-        doc.summarize("gradient norm rate", f"{gp.rate:+.4f} {unit} ({regime})")
+        per = "per iteration" if gp.metadata.get("dt") is None else "per unit time"  # a map with a dt: time
+        doc.summarize("gradient norm rate", f"{gp.rate:+.4f} {per} ({regime})")
 
 
 def _fixed_point_sections(doc: Report, found: Survey, model: System | DiscreteMap) -> None:
