@@ -11,13 +11,9 @@ from __future__ import annotations
 import logging
 
 KNOWN_DOCSTRING_WARNINGS = [
-    # selective_scan has no return annotation, so its "Returns:" entry has no type
-    ("ctrnn/discretize/_selective.py", "No type or annotation for returned value 1"),
     # lyapunov_spectra's "Raises:" is prose ("As lyapunov_spectrum. A DivergenceError names ..."), not "Error: text"
     ("ctrnn/analysis/chaos/_lyapunov.py", "Failed to get 'exception: description' pair from 'As "),
     ("ctrnn/analysis/chaos/_lyapunov.py", "Failed to get 'exception: description' pair from '``batch_indices`` count"),
-    # GRUODE's "Arguments:" continuation line "drawn like torch's ..." is not indented under its entry
-    ("ctrnn/systems/_gated.py", "Failed to get 'name: description' pair from 'drawn like torch's when"),
 ]
 
 

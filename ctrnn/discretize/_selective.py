@@ -32,7 +32,8 @@ def _transition(delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, u: torch.
 
 def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor, C: torch.Tensor,
                    D: torch.Tensor | None = None, *, scheme: str = "mamba", x0: torch.Tensor | None = None,
-                   parallel: bool = True, return_state: bool = False):
+                   parallel: bool = True,
+                   return_state: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """The selective SSM recurrence over a sequence, in Mamba's conventions with a (batch, L, d) layout.
 
     ``x_k = exp(Delta_k A) x_{k-1} + Bbar_k u_k`` with ``Bbar_k = Delta_k B_k`` (``mamba``: ZOH for A,

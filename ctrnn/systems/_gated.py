@@ -58,9 +58,14 @@ class GRUODE(_Gated):
     Its Euler step with ``dt = tau`` is exactly ``torch.nn.GRUCell``.
 
     Arguments:
-        n: hidden size; n_inputs: input size; tau: time constant (> 0).
-        weight_ih ``(3n, m)``, weight_hh ``(3n, n)``, bias_ih, bias_hh ``(3n,)``: torch's layout;
-        drawn like torch's when ``None``, from ``seed``.
+        n: hidden size.
+        n_inputs: input size.
+        tau: time constant (> 0).
+        weight_ih: ``(3n, m)`` in torch's layout; drawn like torch's when ``None``, from ``seed``.
+        weight_hh: ``(3n, n)``, likewise.
+        bias_ih: ``(3n,)``, likewise.
+        bias_hh: ``(3n,)``, likewise.
+        seed: an int or a ``torch.Generator`` for the weights not given.
     """
 
     gates = 3
