@@ -343,3 +343,50 @@ def test_fixed_point_starts_mix_and_validation():
             fixed_point_starts(net, visited, **{"k": 4, **bad})
     with pytest.raises(ValueError, match="refine"):
         ctrnn.find_fixed_points(net, starts, refine=-1)
+
+
+def test_branches_find_the_unstable_middle_branch_from_starts_on_one_attractor():
+    """Starts on the low state only (as trajectories from small states give): the sweep up follows it, the sweep
+    down the high one, and only a search between them finds the unstable middle branch y = 3 at I = 0."""
+    w = 6.0
+    beer = ctrnn.BeerCTRNN(torch.tensor([[w]]), biases=-w / 2)
+    values = torch.linspace(-2.0, 2.0, 21, dtype=torch.float64)
+    branches = ctrnn.fixed_point_branches(beer, values, torch.tensor([[0.4]], dtype=torch.float64))
+    at_zero = branches.results[10]
+    assert len(at_zero) == 3 and sorted(at_zero.kinds) == ["stable node", "stable node", "unstable node"]
+    middle = at_zero.points[~at_zero.stable, 0]
+    assert abs(float(middle[0]) - w / 2) < 1e-12  # y = w/2 solves -y + w sigma(y - w/2) = 0 at I = 0
+    # the folds are at I = -/+ 0.4151 (closed form, see the test above): 3 points at every value between them
+    assert branches.counts() == [1] * 8 + [3] * 5 + [1] * 8
+
+
+def test_basin_plane_spans_every_fixed_point_and_counts_the_undecided():
+    """Two uncoupled bistable neurons, trajectories that all settle in the low corner: the plane used to span
+    only their range, so the other three basins got 0%. Spanning the fixed points too, each stable point's share
+    is the area of its quadrant (y_i > 3 or < 3) in the extent, to within one row and one column of cells
+    (2 / 21); from trajectories symmetric about (3, 3) (the flow is odd about it) each share is 25% within 1/20."""
+    from ctrnn.analysis import basins, fixed_point_starts, state_plane
+
+    beer = ctrnn.BeerCTRNN(torch.diag(torch.tensor([6.0, 6.0], dtype=torch.float64)), biases=-3.0)
+    x0 = 0.5 * torch.randn(4, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    low = ctrnn.simulate(beer, x0, torch.linspace(0, 20, 41, dtype=torch.float64)).x
+    fp = ctrnn.find_fixed_points(beer, fixed_point_starts(beer, low, 128, seed=0), refine=2)
+    stable = {f"p{i}": fp.points[i] for i in range(len(fp)) if bool(fp.stable[i])}
+    assert len(fp) == 9 and len(stable) == 4
+    symmetric = torch.cat([low, 6.0 - low])  # y -> 6 - y maps solutions to solutions
+    for visited, res, tol in ((symmetric, (20, 20), 1 / 20), (low, (21, 21), 2 / 21)):
+        plane = state_plane(visited, include=fp.points)
+        a0, a1, b0, b1 = plane["extent"]
+        assert a0 < 0.42 and a1 > 5.58 and b0 < 0.42 and b1 > 5.58  # every point on the grid
+        out = basins(beer, stable, **plane, resolution=res, t_end=30.0)
+        shares = out.fractions()
+        for name, p in stable.items():
+            fa = (a1 - 3) / (a1 - a0) if float(p[0]) > 3 else (3 - a0) / (a1 - a0)
+            fb = (b1 - 3) / (b1 - b0) if float(p[1]) > 3 else (3 - b0) / (b1 - b0)
+            assert abs(shares[name] - fa * fb) <= tol, (name, shares[name], fa * fb)
+            if visited is symmetric:
+                assert abs(shares[name] - 0.25) <= tol
+        undecided = float((out.labels < 0).sum()) / out.labels.numel()
+        assert shares["undecided"] == undecided and abs(sum(shares.values()) - 1) < 1e-12
+        legend = [t.get_text() for t in out.plot().axes[0].get_legend().get_texts()]
+        assert f"undecided: none of them ({100 * undecided:.0f}%)" in legend
