@@ -136,7 +136,8 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         patience: a start whose ``q`` has not fallen by 0.1% in this many iterations stops (a slow
             point or a runaway); the others go on.
         refine: at most this many further rounds from the points found (0: none); each round uses at most
-            ``max(K, 64)`` starts (see :func:`fixed_point_starts` with ``found``), and ``n_starts`` counts them.
+            ``3 max(K, 64)`` starts (``max(K, 64)`` each along eigenvectors, on the unstable manifolds and between
+            points; see :func:`fixed_point_starts` with ``found``), and ``n_starts`` counts them.
 
     Returns:
         :class:`FixedPoints` (possibly empty, never silently wrong: unconverged minima are slow points).
@@ -291,7 +292,7 @@ def _refinement_starts(sys_or_map: Any, is_map: bool, u: torch.Tensor | None, po
     P, n = points.shape
     span = torch.cat([box.reshape(-1, n), points]).real
     width = span.amax(0) - span.amin(0)
-    along, seeds, rates = [], [], []
+    along, seeds, rates, fast = [], [], [], 0.0
     for i in range(P):
         for j in range(min(int(n_unstable[i]), _MAX_DIRECTIONS)):
             v = eigenvectors[i, :, j]
@@ -300,6 +301,7 @@ def _refinement_starts(sys_or_map: Any, is_map: bool, u: torch.Tensor | None, po
             fastest = float(eigenvalues[i].abs().max().clamp_min(1e-12).log().abs()) if is_map else \
                 float(eigenvalues[i].real.abs().max())
             rate = max(float(lam.abs().log()) if is_map else float(lam.real), 0.1 * fastest, 1e-6)
+            fast = max(fast, fastest)
             # a complex pair spans a plane: its real and imaginary parts (real states take real directions)
             for w in ((v.real, v.imag) if v.is_complex() and not points.is_complex() else (v,)):
                 w = w.to(points.dtype)
@@ -314,35 +316,40 @@ def _refinement_starts(sys_or_map: Any, is_map: bool, u: torch.Tensor | None, po
     out = [_spread(torch.stack(along), cap)] if along else []
     if seeds:
         out.append(_follow(sys_or_map, is_map, u, _spread(torch.stack(seeds), max(1, cap // _MANIFOLD_SAMPLES)),
-                           min(rates)))
+                           min(rates), fast))
     pairs = torch.triu_indices(P, P, offset=1, device=points.device)
     out.append(_spread(0.5 * (points[pairs[0]] + points[pairs[1]]), cap))
     return torch.cat(out)
 
 
-def _follow(sys_or_map: Any, is_map: bool, u: torch.Tensor | None, x0: torch.Tensor, rate: float) -> torch.Tensor:
-    """States along the dynamics from ``x0`` ``(B, n)`` for about ``8 / rate`` time units (iterations of a map,
-    at most 500): long enough to leave a point whose escape rate is ``rate`` and approach where it leads.
-    States that run away or turn non-finite are dropped."""
-    from ..._errors import DivergenceError
-    from ..._simulate import simulate
-    from ...inputs import Constant
-
+def _follow(sys_or_map: Any, is_map: bool, u: torch.Tensor | None, x0: torch.Tensor, rate: float,
+            fastest: float) -> torch.Tensor:
+    """States along the dynamics from ``x0`` ``(B, n)`` for about ``8 / rate`` time units (iterations of a map;
+    at most 400 steps): long enough to leave a point whose escape rate is ``rate`` and approach where it leads.
+    A flow takes fixed RK4 steps of ``0.5 / fastest`` (its fastest rate near the point): these are only starts
+    for Newton, so accuracy is not needed. States that run away or turn non-finite are dropped."""
     horizon = 8.0 / rate
-    try:
-        if is_map:
-            steps = int(min(500, max(_MANIFOLD_SAMPLES, math.ceil(horizon))))
-            drive = None if u is None else u.expand(steps, *x0.shape[:-1], -1)
-            path = sys_or_map.rollout(x0, drive, steps=None if drive is not None else steps)
-            path = path[torch.linspace(0, steps - 1, _MANIFOLD_SAMPLES).round().long()]
-        else:
-            t = torch.linspace(0.0, min(horizon, 1e4), _MANIFOLD_SAMPLES + 1, dtype=torch.float64)[1:]
-            t = torch.cat([t.new_zeros(1), t])
-            path = simulate(sys_or_map, x0, t, inputs=None if u is None else Constant(u), rtol=1e-6, atol=1e-8).x[1:]
-    except (DivergenceError, ValueError, RuntimeError):
-        return x0[:0]  # the manifold runs away (or the solver gives up): nothing to start from
+    if is_map:
+        steps = int(min(400, max(_MANIFOLD_SAMPLES, math.ceil(horizon))))
+        drive = None if u is None else u.expand(steps, *x0.shape[:-1], -1)
+        path = sys_or_map.rollout(x0, drive, steps=None if drive is not None else steps)
+    else:
+        steps = int(min(400, max(_MANIFOLD_SAMPLES, math.ceil(horizon * 2 * max(fastest, rate)))))
+        dt = horizon / steps
+        t = torch.zeros((), dtype=x0.real.dtype, device=x0.device)
+        f = lambda x: sys_or_map(t, x, u)
+        x, states = x0, []
+        for _ in range(steps):
+            k1 = f(x)
+            k2 = f(x + 0.5 * dt * k1)
+            k3 = f(x + 0.5 * dt * k2)
+            k4 = f(x + dt * k3)
+            x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            states.append(x)
+        path = torch.stack(states)
+    path = path[torch.linspace(0, steps - 1, _MANIFOLD_SAMPLES, device=path.device).round().long()]
     flat = path.reshape(-1, x0.shape[-1])
-    return flat[torch.isfinite(flat).all(-1)]
+    return flat[torch.isfinite(flat).all(-1) & (flat.abs().amax(-1) < 1e6)]
 
 
 def _spread(rows: torch.Tensor, k: int) -> torch.Tensor:
@@ -413,10 +420,10 @@ def fixed_point_starts(sys_or_map: System | DiscreteMap, visited_states: torch.T
         noise: standard deviation of the noise added to the sampled visited states (state units).
         design_share: the share of the ``k`` starts from the space-filling design, in ``[0, 1]``.
         margin: each side of the design's box is widened by this fraction of the box's widest side.
-        found: a first search's :class:`FixedPoints`; adds at most ``k`` starts from its points.
+        found: a first search's :class:`FixedPoints`; adds at most ``k`` starts of each of its three kinds.
 
     Returns:
-        ``(k', n)`` starts in the model's dtype and device: ``k`` (``2k`` at most with ``found``).
+        ``(k', n)`` starts in the model's dtype and device: ``k`` (``4k`` at most with ``found``).
 
     Raises:
         ValueError: ``k < 1``, ``design_share`` outside ``[0, 1]``, ``margin < 0``, or states of the wrong shape.
@@ -455,6 +462,7 @@ def fixed_point_starts(sys_or_map: System | DiscreteMap, visited_states: torch.T
     if found is not None and len(found):
         pts = check_states(sys_or_map, found.points, "found.points")
         u = check_input(sys_or_map, found.metadata.get("inputs"), pts)
-        parts.append(_refinement_starts(sys_or_map, found.is_map, u, pts, found.eigenvalues.to(pts.device),
-                                        found.eigenvectors.to(pts.device), found.n_unstable, flat, k))
+        with torch.no_grad():  # starts only: no graph through the model's parameters
+            parts.append(_refinement_starts(sys_or_map, found.is_map, u, pts, found.eigenvalues.to(pts.device),
+                                            found.eigenvectors.to(pts.device), found.n_unstable, flat, k))
     return torch.cat(parts)
