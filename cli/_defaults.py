@@ -11,8 +11,10 @@ BASE: dict[str, Any] = {"seed": 0, "device": "cpu", "dtype": "float64", "model":
 #: fixed-points and cycles
 ANALYSIS_DEFAULTS: dict[str, Any] = {
     **BASE,
+    # fixed-point starts: a share design_share from a space-filling design over the visited box, the rest on the
+    # trajectories; then up to `refine` rounds from the points found (see ctrnn.analysis.fixed_point_starts)
     "search": {"starts": 256, "t_end": 50.0, "batch": 8, "x0_scale": 1.0, "noise": 0.5, "input": [],
-               "slow_tol": 1e-3, "t_transient": 0.0, "t_search": 5000.0},
+               "slow_tol": 1e-3, "t_transient": 0.0, "t_search": 5000.0, "design_share": 0.5, "refine": 2},
     # basins: a resolution x resolution grid on the trajectories' top-2 PCA plane (the state plane for n = 2)
     "basins": {"resolution": 40, "t_end": 50.0},
     # sweep of the first input: [start, stop, count] (empty: no sweep)

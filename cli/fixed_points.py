@@ -13,7 +13,7 @@ from cli._parse import parse_sweep
 from cli._run_folder import RunFolder
 
 
-Starts = flag("search.starts", int, "Number of starts, sampled from trajectories.")
+Starts = flag("search.starts", int, "Number of starts: on the trajectories and a space-filling design around them.")
 SweepInput = flag("sweep.input", str, "START:STOP:COUNT: follow the fixed points as the first input is held at each "
                   "value.", "--sweep-input", convert=parse_sweep)
 Basins = Annotated[bool, typer.Option("--basins", help="Also map the stable points' basins on the PCA plane.")]
@@ -21,12 +21,12 @@ Basins = Annotated[bool, typer.Option("--basins", help="Also map the stable poin
 
 @shared_options(ModelOpt, Starts, SweepInput)
 def fixed_points(opts: Shared, model_file: ModelFileOpt = None, with_basins: Basins = False) -> None:
-    """Find fixed and slow points from starts sampled on trajectories; write them with their spectra and plots
+    """Find fixed and slow points from starts on and around trajectories; write them with their spectra and plots
     (and, on request, their basins and their branches as an input is swept)."""
     import torch
 
     import ctrnn
-    from ctrnn.analysis import connectivity_spectrum, sample_starts, spectra_along
+    from ctrnn.analysis import connectivity_spectrum, fixed_point_starts, spectra_along
     from ctrnn.setup import build_model_and_states, constant_input
 
     folder = opts.folder("fixed-points")
@@ -51,8 +51,10 @@ def fixed_points(opts: Shared, model_file: ModelFileOpt = None, with_basins: Bas
         else:
             traj = None
             visited = obj.rollout(x0, None if u is None else u.expand(500, *x0.shape[:-1], -1), steps=500)
-    x_init = sample_starts(visited, spec["starts"], noise=spec["noise"], seed=cfg["seed"])
-    fp = ctrnn.find_fixed_points(obj, x_init, inputs=u, slow_tol=spec["slow_tol"])
+    # not from the trajectories alone: they settle on attractors and miss the saddles between them
+    x_init = fixed_point_starts(obj, visited, spec["starts"], noise=spec["noise"], seed=cfg["seed"],
+                                design_share=spec["design_share"])
+    fp = ctrnn.find_fixed_points(obj, x_init, inputs=u, slow_tol=spec["slow_tol"], refine=spec["refine"])
     folder.save(fp, "fixed_points")
     folder.figure(fp.plot(trajectory=traj), "fixed_points")
     if isinstance(obj, ctrnn.RateRNN):  # the connectivity against the circular law
@@ -70,13 +72,14 @@ def fixed_points(opts: Shared, model_file: ModelFileOpt = None, with_basins: Bas
 
 def map_basins(folder: RunFolder, obj: Any, fp: Any, visited: Any, u: Any, spec: dict[str, Any]) -> str:
     """The stable points' basins on the plane of the visited states (the state plane for n = 2, else the top-2
-    PCA plane); returns the line to print."""
+    PCA plane), spanning them and every fixed point; returns the line to print (the undecided share included)."""
     from ctrnn.analysis import basins, pca_plane, state_plane
 
     stable = {f"#{i} {kind}": fp.points[i] for i, kind in enumerate(fp.kinds) if bool(fp.stable[i])}
     if not stable:
         return "basins: no stable fixed point to map"
-    plane = state_plane(visited) if obj.state_dim == 2 else pca_plane(visited)
+    # the grid covers every fixed point found, not only where the trajectories went
+    plane = state_plane(visited, include=fp.points) if obj.state_dim == 2 else pca_plane(visited, include=fp.points)
     res = basins(obj, stable, **plane, resolution=(spec["resolution"],) * 2, t_end=spec["t_end"], inputs=u)
     folder.save(res, "basins")
     folder.figure(res.plot(), "basins")

@@ -192,7 +192,7 @@ def test_fixed_points_basins_and_input_sweep(tmp_path):
     result = run("fixed-points", *pair, "--basins", "--set", "basins.resolution=12", "--out", tmp_path / "basins")
     assert result.exit_code == 0, result.output
     res = ctrnn.load(tmp_path / "basins" / "basins.safetensors")
-    assert len(res.names) == 4 and res.fractions()["none"] == 0
+    assert len(res.names) == 4 and res.fractions()["undecided"] == 0
     assert (tmp_path / "basins" / "basins.svg").exists()
     result = run("fixed-points", *neuron, "--basins", "--out", tmp_path / "fp1")
     assert result.exit_code == 2 and "at least two state variables" in result.output

@@ -270,3 +270,123 @@ def test_pca_plane_and_basins_round_trip(tmp_path):
     res.save(str(tmp_path / "basins.safetensors"))
     back = ctrnn.load(tmp_path / "basins.safetensors")
     assert torch.equal(back.labels, res.labels) and back.names == ["origin"] and back.metadata["axis_labels"] == plane["axis_labels"]
+
+
+def _fsolve_census(W, theta, m):
+    """Every fixed point of the Beer CTRNN ``dy/dt = -y + W sigma(y + theta)``, by ``scipy.optimize.fsolve`` from
+    an ``m^n`` grid over the box that holds all of them (``y* = W sigma`` lies in ``[sum W-, sum W+]`` per row),
+    widened by 10%; roots to ``|f| < 1e-12``, merged within 1e-6."""
+    import itertools
+
+    from scipy.optimize import fsolve
+
+    sig = lambda y: 1 / (1 + np.exp(-(y + theta)))
+    f = lambda y: -y + W @ sig(y)
+    jac = lambda y: W * (sig(y) * (1 - sig(y)))[None, :] - np.eye(len(y))
+    lo, hi = np.minimum(W, 0).sum(1), np.maximum(W, 0).sum(1)
+    axes = [np.linspace(lo[i] - 0.1 * (hi[i] - lo[i]), hi[i] + 0.1 * (hi[i] - lo[i]), m) for i in range(len(W))]
+    found = []
+    for y0 in itertools.product(*axes):
+        y, _, ier, _ = fsolve(f, np.array(y0), fprime=jac, full_output=True, xtol=1e-13)
+        if ier == 1 and np.abs(f(y)).max() < 1e-12 and not any(np.abs(y - p).max() < 1e-6 for p in found):
+            found.append(y)
+    return np.array(found), jac
+
+
+# 3 neurons, self-weights 6 and biases -3 (27 points uncoupled), with cross-coupling 0.55 C for a seed-0 normal C
+# (zero diagonal), rounded to 2 decimals: fsolve from grids of 6^3 to 16^3 starts all count 15 points, at least
+# 0.75 apart, no eigenvalue within 0.18 of the imaginary axis (far from a bifurcation: the count is robust).
+# Scanning the coupling scale, 0.1 gave 27, 0.3 21, 0.4 17, 0.5 and 0.6 15, 0.7 11.
+W_15 = np.array([[6.0, -0.07, 0.35], [0.06, 6.0, 0.2], [0.72, 0.52, 6.0]])
+
+
+@pytest.mark.parametrize("W, count", [(np.diag([6.0, 6.0]), 9), (W_15, 15)], ids=["2-neuron", "3-neuron"])
+def test_census_of_beer_networks_matches_an_exhaustive_fsolve(W, count):
+    """Starts from trajectories alone (which settle on one or two attractors) found 3 of the 9 and 4-13 of the 15
+    points; the space-filling design and the refinement rounds find exactly the fsolve census."""
+    from ctrnn.analysis import fixed_point_starts
+
+    ref, jac = _fsolve_census(W, -3.0, 8)
+    assert len(ref) == count
+    net = ctrnn.BeerCTRNN(torch.tensor(W), biases=-3.0)
+    x0 = torch.randn(8, len(W), generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    traj = ctrnn.simulate(net, x0, torch.linspace(0, 50, 201, dtype=torch.float64))
+    fp = ctrnn.find_fixed_points(net, fixed_point_starts(net, traj.x, 256, seed=2, noise=0.1), refine=3)
+    assert len(fp) == count
+    got = fp.points.numpy()
+    for p in ref:  # a bijection: as many points, each reference root matched (Newton-polished: 1e-8)
+        i = int(np.abs(got - p).max(1).argmin())
+        np.testing.assert_allclose(got[i], p, rtol=0, atol=1e-8)
+        ev = np.linalg.eigvals(jac(p))  # the kind from the reference Jacobian's eigenvalues
+        n_unstable = int((ev.real > 0).sum())
+        assert int(fp.n_unstable[i]) == n_unstable and bool(fp.stable[i]) == (n_unstable == 0)
+        assert fp.kinds[i] == ("stable node" if n_unstable == 0 else "unstable node" if n_unstable == len(W)
+                               else f"saddle ({n_unstable} unstable)")
+
+
+def test_fixed_point_starts_mix_and_validation():
+    from ctrnn.analysis import fixed_point_starts
+
+    net = ctrnn.BeerCTRNN(torch.diag(torch.tensor([6.0, 6.0])), biases=-3.0)
+    visited = torch.tensor([[0.0, 0.0], [1.0, 2.0]], dtype=torch.float64)
+    starts = fixed_point_starts(net, visited, 64, seed=0)
+    assert starts.shape == (64, 2) and starts.dtype == torch.float64
+    # half the starts fill the box widened by margin (1) times its widest side (2): [-2, 3] x [-2, 4]
+    design = starts[32:]
+    assert float(design[:, 0].min()) >= -2 and float(design[:, 0].max()) <= 3 and float(design[:, 1].max()) <= 4
+    assert float(design[:, 1].max()) > 3 and float(design[:, 0].min()) < -1  # it reaches past the visited range
+    assert torch.equal(starts, fixed_point_starts(net, visited, 64, seed=0))  # seeded
+    fp = ctrnn.find_fixed_points(net, starts)
+    assert fixed_point_starts(net, visited, 64, seed=0, found=fp).shape[0] > 64
+    for bad in (dict(k=0), dict(k=4, design_share=1.5), dict(k=4, margin=-1.0)):
+        with pytest.raises(ValueError):
+            fixed_point_starts(net, visited, **{"k": 4, **bad})
+    with pytest.raises(ValueError, match="refine"):
+        ctrnn.find_fixed_points(net, starts, refine=-1)
+
+
+def test_branches_find_the_unstable_middle_branch_from_starts_on_one_attractor():
+    """Starts on the low state only (as trajectories from small states give): the sweep up follows it, the sweep
+    down the high one, and only a search between them finds the unstable middle branch y = 3 at I = 0."""
+    w = 6.0
+    beer = ctrnn.BeerCTRNN(torch.tensor([[w]]), biases=-w / 2)
+    values = torch.linspace(-2.0, 2.0, 21, dtype=torch.float64)
+    branches = ctrnn.fixed_point_branches(beer, values, torch.tensor([[0.4]], dtype=torch.float64))
+    at_zero = branches.results[10]
+    assert len(at_zero) == 3 and sorted(at_zero.kinds) == ["stable node", "stable node", "unstable node"]
+    middle = at_zero.points[~at_zero.stable, 0]
+    assert abs(float(middle[0]) - w / 2) < 1e-12  # y = w/2 solves -y + w sigma(y - w/2) = 0 at I = 0
+    # the folds are at I = -/+ 0.4151 (closed form, see the test above): 3 points at every value between them
+    assert branches.counts() == [1] * 8 + [3] * 5 + [1] * 8
+
+
+def test_basin_plane_spans_every_fixed_point_and_counts_the_undecided():
+    """Two uncoupled bistable neurons, trajectories that all settle in the low corner: the plane used to span
+    only their range, so the other three basins got 0%. Spanning the fixed points too, each stable point's share
+    is the area of its quadrant (y_i > 3 or < 3) in the extent, to within one row and one column of cells
+    (2 / 21); from trajectories symmetric about (3, 3) (the flow is odd about it) each share is 25% within 1/20."""
+    from ctrnn.analysis import basins, fixed_point_starts, state_plane
+
+    beer = ctrnn.BeerCTRNN(torch.diag(torch.tensor([6.0, 6.0], dtype=torch.float64)), biases=-3.0)
+    x0 = 0.5 * torch.randn(4, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    low = ctrnn.simulate(beer, x0, torch.linspace(0, 20, 41, dtype=torch.float64)).x
+    fp = ctrnn.find_fixed_points(beer, fixed_point_starts(beer, low, 128, seed=0), refine=2)
+    stable = {f"p{i}": fp.points[i] for i in range(len(fp)) if bool(fp.stable[i])}
+    assert len(fp) == 9 and len(stable) == 4
+    symmetric = torch.cat([low, 6.0 - low])  # y -> 6 - y maps solutions to solutions
+    for visited, res, tol in ((symmetric, (20, 20), 1 / 20), (low, (21, 21), 2 / 21)):
+        plane = state_plane(visited, include=fp.points)
+        a0, a1, b0, b1 = plane["extent"]
+        assert a0 < 0.42 and a1 > 5.58 and b0 < 0.42 and b1 > 5.58  # every point on the grid
+        out = basins(beer, stable, **plane, resolution=res, t_end=30.0)
+        shares = out.fractions()
+        for name, p in stable.items():
+            fa = (a1 - 3) / (a1 - a0) if float(p[0]) > 3 else (3 - a0) / (a1 - a0)
+            fb = (b1 - 3) / (b1 - b0) if float(p[1]) > 3 else (3 - b0) / (b1 - b0)
+            assert abs(shares[name] - fa * fb) <= tol, (name, shares[name], fa * fb)
+            if visited is symmetric:
+                assert abs(shares[name] - 0.25) <= tol
+        undecided = float((out.labels < 0).sum()) / out.labels.numel()
+        assert shares["undecided"] == undecided and abs(sum(shares.values()) - 1) < 1e-12
+        legend = [t.get_text() for t in out.plot().axes[0].get_legend().get_texts()]
+        assert f"undecided: none of them ({100 * undecided:.0f}%)" in legend

@@ -1,7 +1,7 @@
 """``survey``: the standard analysis of one model or map, the numbers behind the standard report.
 
 A survey simulates (or iterates) trajectories from random states and then runs every analysis that applies:
-fixed and slow points from starts sampled on the trajectories, the Lyapunov spectrum, limit cycles, basins of
+fixed and slow points from starts on and around the trajectories, the Lyapunov spectrum, limit cycles, basins of
 the attractors found, eigenvalue spectra, gradient propagation and the discretization error. Every size it uses
 is a field of :class:`SurveySettings`. It never asks what concrete model it holds: a flow is any
 :class:`~ctrnn.System`, a map any :class:`~ctrnn.DiscreteMap`, a user's ``VectorField`` and ``IteratedMap``
@@ -32,7 +32,7 @@ from .chaos import LyapunovSpectrum, lyapunov_spectrum
 from .gradients import GradientPropagation, gradient_propagation
 from .periodic import LimitCycle, NoCycleError, find_limit_cycle
 from .stability import (Basins, ConnectivitySpectrum, FixedPoints, JacobianSpectra, basins, connectivity_spectrum,
-                        find_fixed_points, sample_starts, spectra_along)
+                        find_fixed_points, fixed_point_starts, spectra_along)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -49,8 +49,12 @@ class SurveySettings:
         batch: initial states drawn when none are given (``N(0, x0_scale^2)`` from the seed).
         output_spacing: spacing of a flow's saved time points, kept between ``min_points`` and ``max_points``.
         min_points, max_points: bounds on the number of saved time points.
-        starts: fixed-point starts sampled on the trajectories (the initial states are added to them).
+        starts: fixed-point starts (the initial states are added to them): sampled on the trajectories and, a
+            share ``start_design`` of them, from a space-filling design over the box they visit
+            (:func:`~ctrnn.analysis.fixed_point_starts`).
         start_noise: standard deviation of the Gaussian noise added to each sampled start.
+        start_design: see ``starts``. refine_rounds: further rounds of the search from the points found (along
+            the saddles' unstable manifolds and between points; ``find_fixed_points(refine=...)``).
         lyapunov_k: exponents computed (at most the state dimension).
         lyapunov_states: trajectory end states the spectrum is averaged over.
         lyapunov_transient, lyapunov_total: the spectrum's transient and measured time.
@@ -82,6 +86,8 @@ class SurveySettings:
     max_points: int = 4000
     starts: int = 256
     start_noise: float = 0.1
+    start_design: float = 0.5
+    refine_rounds: int = 2
     lyapunov_k: int = 10
     lyapunov_states: int = 4
     lyapunov_transient: float = 20.0
@@ -130,7 +136,7 @@ class Survey(Result):
         settings: the :class:`SurveySettings` used.
         inputs: the constant input ``(m,)`` every analysis ran at, or ``None`` (zero input).
         trajectory: the trajectories (a map's iterates as a :class:`~ctrnn.Trajectory` over iterations).
-        fixed_points: fixed and slow points from starts sampled on the trajectories.
+        fixed_points: fixed and slow points from starts on and around the trajectories.
         step: the tangent dynamics' RK4 step (flows; a map steps once per iteration: 1).
         lyapunov: the spectrum of the ``lyapunov_k`` leading exponents, or ``None``.
         cycles: the distinct limit cycles the trajectories approach.
@@ -244,8 +250,9 @@ def _survey(model: Any, is_map: bool, x0: Any, inputs: Any, seed: int, s: Survey
     traj = _trajectories(model, is_map, x0, u, s)
 
     say("finding fixed points")
-    starts = sample_starts(traj.x, s.starts, noise=s.start_noise, seed=seed)
-    fp = find_fixed_points(model, torch.cat([starts, x0]), inputs=u)
+    # not from the trajectories alone: they settle on attractors and miss the saddles between them
+    starts = fixed_point_starts(model, traj.x, s.starts, noise=s.start_noise, seed=seed, design_share=s.start_design)
+    fp = find_fixed_points(model, torch.cat([starts, x0]), inputs=u, refine=s.refine_rounds)
 
     step = 1.0 if is_map else _tangent_step(model, traj, u, s)
     say("Lyapunov spectrum")
@@ -277,7 +284,9 @@ def _survey(model: Any, is_map: bool, x0: Any, inputs: Any, seed: int, s: Survey
     elif len(attractors) < (1 if n == 2 else 2):
         notes["basins"] = f"{len(attractors)} attractor(s) with a finite set of states: nothing to separate"
     else:
-        plane = state_plane(traj.x) if n == 2 else pca_plane(traj.x)
+        # the grid covers every fixed point and cycle found, not only where the trajectories went
+        cover = [fp.points, *(c.orbit for c in cycles)]
+        plane = state_plane(traj.x, include=cover) if n == 2 else pca_plane(traj.x, include=cover)
         res = s.basins_resolution_2d if n == 2 else s.basins_resolution
         try:
             basins_result = basins(model, attractors, **plane, resolution=(res, res), inputs=u, t_end=s.basins_t_end,

@@ -127,7 +127,9 @@ def plot_basins(basins: Basins, *, title: str | None = None) -> Figure:
                   cmap=ListedColormap(colors), vmin=0, vmax=len(basins.names), interpolation="nearest")
         for i, name in enumerate(basins.names):
             ax.plot([], [], "s", color=colors[i + 1], mec="0.2", label=f"{name} ({100 * basins.fractions()[name]:.0f}%)")
-        ax.plot([], [], "s", color=colors[0], mec="0.2", label="none of them")
+        # undecided cells are drawn (grey) and counted: a basin plot whose grid missed an attractor shows it
+        ax.plot([], [], "s", color=colors[0], mec="0.2",
+                label=f"undecided: none of them ({100 * basins.fractions()['undecided']:.0f}%)")
         for pts in basins.attractors.values():  # where each attractor sits on the plane
             ab = basins.coordinates(pts)
             ax.plot(ab[:, 0], ab[:, 1], "o" if ab.shape[0] == 1 else "-", color="white", mec="black",

@@ -2,9 +2,9 @@
 
 from ._basins import Basins, basins
 from ._branches import FixedPointBranches, fixed_point_branches
-from ._fixed_points import FixedPoints, classify, find_fixed_points, sample_starts
+from ._fixed_points import FixedPoints, classify, find_fixed_points, fixed_point_starts, sample_starts
 from ._spectra import ConnectivitySpectrum, JacobianSpectra, connectivity_spectrum, spectra_along
 
 __all__ = ["Basins", "ConnectivitySpectrum", "FixedPointBranches", "FixedPoints", "JacobianSpectra", "basins",
-           "classify", "connectivity_spectrum", "find_fixed_points", "fixed_point_branches", "sample_starts",
+           "classify", "connectivity_spectrum", "find_fixed_points", "fixed_point_branches", "fixed_point_starts", "sample_starts",
            "spectra_along"]

@@ -22,8 +22,9 @@ class Basins(Result):
     """Which attractor each initial condition on a grid reaches.
 
     Attributes:
-        labels: ``(ny, nx)`` index into ``names`` of the attractor reached, ``-1`` for none of them
-            (still moving, or another attractor).
+        labels: ``(ny, nx)`` index into ``names`` of the attractor reached, ``-1`` when undecided (none of
+            them within the tolerance at ``t_end``: still moving, on a saddle's stable manifold, or another
+            attractor).
         a, b: ``(nx,)`` and ``(ny,)`` coordinates along the plane's two directions.
         names: the attractors' names.
         origin, directions: the plane ``origin + a * d1 + b * d2`` (``directions`` is ``(2, n)``).
@@ -40,10 +41,10 @@ class Basins(Result):
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def fractions(self) -> dict[str, float]:
-        """Share of the grid in each basin (and ``"none"``)."""
+        """Share of the grid cells in each basin, and the undecided share (key ``"undecided"``); they sum to 1."""
         total = self.labels.numel()
         out = {name: float((self.labels == i).sum()) / total for i, name in enumerate(self.names)}
-        out["none"] = float((self.labels < 0).sum()) / total
+        out["undecided"] = float((self.labels < 0).sum()) / total
         return out
 
     def coordinates(self, states: torch.Tensor) -> torch.Tensor:

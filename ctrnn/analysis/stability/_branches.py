@@ -54,15 +54,17 @@ class FixedPointBranches(Result):
 def fixed_point_branches(sys_or_map: System | DiscreteMap, inputs: Any, x_init: Any, **options: Any) -> FixedPointBranches:
     """Fixed points at every value of a constant input, followed along the sweep.
 
-    The sweep runs up and then back down: at each value the starts are ``x_init`` together with the
-    points found at the neighbouring value, so a branch is followed until it disappears (a fold), and
-    branches that exist only on the way back (hysteresis) are found too.
+    The sweep runs up and then back down (and up again if the way down found new branches): at each value
+    the starts are ``x_init`` together with the points found at the neighbouring value and, before, at this
+    one, so a branch is followed until it disappears (a fold), and branches that exist only on the way back
+    (hysteresis) are found too.
 
     Arguments:
         sys_or_map: a flow or a map with ``m >= 1`` inputs.
         inputs: ``(S,)`` values of a single input, or ``(S, m)``.
         x_init: ``(K, n)`` starts used at every value.
-        options: passed on to :func:`find_fixed_points` (``tol``, ``max_iter``, ...).
+        options: passed on to :func:`find_fixed_points` (``tol``, ``max_iter``, ...); ``refine`` defaults to 1
+            here, so a branch the starts miss (an unstable middle branch between two attractors) is still found.
 
     Returns:
         :class:`FixedPointBranches` with one :class:`FixedPoints` per value, in the given order.
@@ -80,13 +82,21 @@ def fixed_point_branches(sys_or_map: System | DiscreteMap, inputs: Any, x_init: 
     if starts.ndim != 2:
         raise ValueError(f"x_init must be (K, n) starts, got shape {tuple(starts.shape)}")
 
+    # trajectories (and starts sampled on them) sit on the attractors: one round from the points found reaches
+    # the saddles between them
+    options = {"refine": 1, **options}
     S = values.shape[0]
     found: list[torch.Tensor] = [starts[:0]] * S
     results: list[FixedPoints] = [None] * S  # type: ignore[list-item]
-    # up, then down: the way down starts from what the way up found too, so its results hold both
-    for order in (range(S), range(S - 1, -1, -1)):
-        previous = starts[:0]
+    # up, then down: the way down starts from what the way up found too, so its results hold both; and up once
+    # more when the way down found a branch the way up lacked (a middle branch found between two stable ones is
+    # then followed up to its fold as well)
+    for sweep, order in enumerate((range(S), range(S - 1, -1, -1), range(S))):
+        if sweep == 2 and not grew:
+            break
+        previous, grew = starts[:0], False
         for s in order:
             res = find_fixed_points(sys_or_map, torch.cat([starts, previous, found[s]]), inputs=values[s], **options)
+            grew |= sweep == 1 and len(res) > found[s].shape[0]
             found[s], previous, results[s] = res.points, res.points, res
     return FixedPointBranches(inputs=values, results=results, metadata={"system": results[0].metadata.get("system")})

@@ -109,17 +109,20 @@ def classify(eigenvalues: torch.Tensor, is_map: bool, tol: float = 1e-9) -> tupl
 def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *, inputs: Any = None,
                       max_iter: int = 200, tol: float | None = None, slow_tol: float = 1e-3,
                       unique_tol: float | None = None,
-                      max_norm: float = 1e6, patience: int = 30) -> FixedPoints:
+                      max_norm: float = 1e6, patience: int = 30, refine: int = 0) -> FixedPoints:
     """Find the fixed points reachable from many starts at once.
 
     Minimises ``q(x) = |g(x)|^2 / 2`` (``g = f`` for a flow, ``F - x`` for a map) from every start
     together by damped Gauss-Newton steps (Levenberg-Marquardt, one damping per start), which become
     Newton steps near a root and so polish it to machine precision; then drops starts that ran away,
-    merges duplicates, and classifies each point by the eigenvalues of its Jacobian.
+    merges duplicates, and classifies each point by the eigenvalues of its Jacobian. With ``refine``, the
+    search goes on from the points it found: starts along the unstable eigenvectors of every unstable point
+    and midway between found points (where a saddle separating two attractors sits), round after round until
+    a round finds nothing new.
 
     Arguments:
         sys_or_map: a flow (:class:`~ctrnn.System`) or a map (:class:`~ctrnn.DiscreteMap`).
-        x_init: ``(K, n)`` starts (e.g. from :func:`sample_starts`).
+        x_init: ``(K, n)`` starts (e.g. from :func:`fixed_point_starts`).
         inputs: constant input ``(m,)`` (fixed points as a function of input).
         max_iter: Levenberg-Marquardt iterations.
         tol: a point is fixed when ``|g| <= tol * (1 + |x|)``. Default from the state's dtype:
@@ -132,12 +135,15 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         max_norm: starts whose iterate leaves ``|x| <= max_norm`` ran away.
         patience: a start whose ``q`` has not fallen by 0.1% in this many iterations stops (a slow
             point or a runaway); the others go on.
+        refine: at most this many further rounds from the points found (0: none); each round uses at most
+            ``3 max(K, 64)`` starts (``max(K, 64)`` each along eigenvectors, on the unstable manifolds and between
+            points; see :func:`fixed_point_starts` with ``found``), and ``n_starts`` counts them.
 
     Returns:
         :class:`FixedPoints` (possibly empty, never silently wrong: unconverged minima are slow points).
 
     Raises:
-        TypeError: not a flow or a map. ValueError: starts of the wrong shape or non-finite.
+        TypeError: not a flow or a map. ValueError: starts of the wrong shape or non-finite, ``refine < 0``.
     """
     is_map = check_dynamics(sys_or_map, "find_fixed_points")
     x = check_states(sys_or_map, x_init, "x_init").clone()
@@ -149,73 +155,208 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
                          "call find_fixed_points once per input value")
     if max_iter < 1:
         raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+    if refine < 0:
+        raise ValueError(f"refine must be >= 0, got {refine}")
     K, n = x.shape
     eps = torch.finfo(x.real.dtype).eps  # residuals below ~eps |f| are rounding: the tolerances follow the dtype
     tol = max(1e-12, 256 * eps) if tol is None else tol
     unique_tol = max(1e-6, math.sqrt(eps)) if unique_tol is None else unique_tol
+    kind_tol = max(1e-9, math.sqrt(tol))
+    search = dict(max_iter=max_iter, tol=tol, slow_tol=slow_tol, max_norm=max_norm, patience=patience)
+    with torch.no_grad():
+        points, res, slow_points, slow_speeds, n_div, n_conv = _search(sys_or_map, is_map, x, u, **search)
+        points, res = _unique(points, res, unique_tol)
+        slow_points, slow_speeds = _unique(slow_points, slow_speeds, unique_tol * 1e3)
+        jac, evals, evecs = _spectrum(sys_or_map, is_map, points, u, x)
+        n_starts = K
+        box = x.detach()
+        for _ in range(refine):
+            if points.shape[0] == 0:
+                break
+            _, n_unst, _ = classify(evals, is_map, tol=kind_tol)
+            starts = _refinement_starts(sys_or_map, is_map, u, points, evals, evecs, n_unst, box, max(K, 64))
+            if starts.shape[0] == 0:
+                break
+            p2, r2, s2, v2, d2, c2 = _search(sys_or_map, is_map, starts, u, **search)
+            n_starts, n_div, n_conv = n_starts + starts.shape[0], n_div + d2, n_conv + c2
+            slow_points, slow_speeds = _unique(torch.cat([slow_points, s2]), torch.cat([slow_speeds, v2]),
+                                               unique_tol * 1e3)
+            merged, merged_res = _unique(torch.cat([points, p2]), torch.cat([res, r2]), unique_tol)
+            if merged.shape[0] == points.shape[0]:
+                break  # nothing new: later rounds would start from the same points
+            points, res = merged, merged_res
+            jac, evals, evecs = _spectrum(sys_or_map, is_map, points, u, x)
+        if slow_points.shape[0] and points.shape[0]:  # a slow point that a later round polished into a fixed point
+            near = (slow_points[:, None] - points[None]).abs().amax(-1).amin(-1)
+            keep = near > unique_tol * 1e3 * (1 + slow_points.abs().amax(-1))
+            slow_points, slow_speeds = slow_points[keep], slow_speeds[keep]
+        stable, n_unst, kinds = classify(evals, is_map, tol=kind_tol)
+    return FixedPoints(points=points, residuals=res, jacobians=jac, eigenvalues=evals, eigenvectors=evecs,
+                       stable=stable, kinds=kinds, n_unstable=n_unst, slow_points=slow_points, slow_speeds=slow_speeds,
+                       is_map=is_map, n_starts=n_starts, n_diverged=n_div, n_converged=n_conv,
+                       metadata={"inputs": None if u is None else u.tolist(), "system": sys_or_map.describe()})
+
+
+def _search(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | None, *, max_iter: int, tol: float,
+            slow_tol: float, max_norm: float, patience: int) -> tuple[torch.Tensor, ...]:
+    """Levenberg-Marquardt from every start of ``x`` ``(K, n)`` (modified in place); returns the converged
+    iterates and their speeds, the slow ones and theirs (duplicates not merged), and the counts of starts that
+    ran away and that converged."""
+    K = x.shape[0]
+    x = x.clone()
     # nearly undamped at first: Gauss-Newton (= Newton for this square system) converges quadratically
     damping = torch.full((K,), 1e-8, dtype=x.real.dtype, device=x.device)
     stalled = torch.zeros(K, dtype=torch.long, device=x.device)
-    with torch.no_grad():
-        g = residual(sys_or_map, is_map, x, u).clone()  # owned: updated in place
-        q = 0.5 * (g.abs() ** 2).sum(-1)
-        for _ in range(max_iter):
-            done = g.abs().amax(-1) <= tol * (1 + x.abs().amax(-1))
-            # iterate only on starts still improving: converged and stalled ones cost nothing more
-            active = (~done & (stalled < patience) & torch.isfinite(q)).nonzero().flatten()
-            if active.numel() == 0:
-                break
-            xa, ga, qa, da = x[active], g[active], q[active], damping[active]
-            # the Jacobian is computed for the active starts only, never stored for the whole batch
-            _, Ja = residual_and_jacobian(sys_or_map, is_map, xa, u)
-            step = torch.zeros_like(xa)
-            newton = da <= 1e-6  # negligible damping: solve J dx = -g directly, without forming J^T J
-            if bool(newton.any()):
-                sol, info = torch.linalg.solve_ex(Ja[newton], -ga[newton][..., None])
-                solved = (info == 0) & torch.isfinite(sol).all(dim=(-2, -1))
-                step[newton] = torch.where(solved[:, None], sol[..., 0], 0.0)
-                newton[newton.clone()] = solved  # singular Jacobians take the damped step instead
-            lm = ~newton
-            if bool(lm.any()):
-                Jl = Ja if bool(lm.all()) else Ja[lm]  # no copy in the common all-damped case
-                JtJ = Jl.mH @ Jl
-                scale = torch.diagonal(JtJ, dim1=-2, dim2=-1).real.mean(-1).clamp_min(1e-30)
-                JtJ.diagonal(dim1=-2, dim2=-1).add_((da[lm] * scale)[:, None])
-                # (batched Cholesky measured no faster than LU here: both loop LAPACK per matrix)
-                sol = torch.linalg.solve(JtJ, -(Jl.mH @ ga[lm][..., None]))
-                step[lm] = sol[..., 0]
-            trial = xa + step
-            g_t = residual(sys_or_map, is_map, trial, u)
-            q_t = 0.5 * (g_t.abs() ** 2).sum(-1)
-            better = torch.isfinite(q_t) & (q_t < qa)
-            x[active] = torch.where(better[:, None], trial, xa)
-            g[active] = torch.where(better[:, None], g_t, ga)
-            q[active] = torch.where(better, q_t, qa)
-            # accepted: trust the quadratic model more (towards Newton); rejected: damp harder
-            damping[active] = torch.where(better, da / 10, da * 10).clamp(1e-15, 1e15)
-            stalled[active] = torch.where(q_t < 0.999 * qa, 0, stalled[active] + 1)
-        finite = torch.isfinite(x).all(-1) & (x.abs().amax(-1) <= max_norm) & torch.isfinite(q)
-        speed = g.abs().norm(dim=-1)
-        size = 1 + x.abs().amax(-1)
-        fixed = finite & (g.abs().amax(-1) <= tol * size)
-        slow = finite & ~fixed & (speed <= slow_tol)
-        points, res = _unique(x[fixed], speed[fixed], unique_tol)
-        slow_points, slow_speeds = _unique(x[slow], speed[slow], unique_tol * 1e3)
-        if points.shape[0]:
-            jac = sys_or_map.jacobian(points, u).detach().clone()  # of f (flow) or F (map)
-            evals, evecs = torch.linalg.eig(jac)
-            key = evals.abs() if is_map else evals.real
-            order = torch.argsort(key, dim=-1, descending=True)
-            evals = torch.gather(evals, -1, order)
-            evecs = torch.gather(evecs, -1, order[:, None, :].expand_as(evecs))
-        else:  # nothing converged: empty results of the right shapes
-            jac = torch.zeros(0, n, n, dtype=x.dtype, device=x.device)
-            evals, evecs = torch.linalg.eig(jac)
-        stable, n_unst, kinds = classify(evals, is_map, tol=max(1e-9, math.sqrt(tol)))
-    return FixedPoints(points=points, residuals=res, jacobians=jac, eigenvalues=evals, eigenvectors=evecs,
-                       stable=stable, kinds=kinds, n_unstable=n_unst, slow_points=slow_points, slow_speeds=slow_speeds,
-                       is_map=is_map, n_starts=K, n_diverged=int((~finite).sum()), n_converged=int(fixed.sum()),
-                       metadata={"inputs": None if u is None else u.tolist(), "system": sys_or_map.describe()})
+    g = residual(sys_or_map, is_map, x, u).clone()  # owned: updated in place
+    q = 0.5 * (g.abs() ** 2).sum(-1)
+    for _ in range(max_iter):
+        done = g.abs().amax(-1) <= tol * (1 + x.abs().amax(-1))
+        # iterate only on starts still improving: converged and stalled ones cost nothing more
+        active = (~done & (stalled < patience) & torch.isfinite(q)).nonzero().flatten()
+        if active.numel() == 0:
+            break
+        xa, ga, qa, da = x[active], g[active], q[active], damping[active]
+        # the Jacobian is computed for the active starts only, never stored for the whole batch
+        _, Ja = residual_and_jacobian(sys_or_map, is_map, xa, u)
+        step = torch.zeros_like(xa)
+        newton = da <= 1e-6  # negligible damping: solve J dx = -g directly, without forming J^T J
+        if bool(newton.any()):
+            sol, info = torch.linalg.solve_ex(Ja[newton], -ga[newton][..., None])
+            solved = (info == 0) & torch.isfinite(sol).all(dim=(-2, -1))
+            step[newton] = torch.where(solved[:, None], sol[..., 0], 0.0)
+            newton[newton.clone()] = solved  # singular Jacobians take the damped step instead
+        lm = ~newton
+        if bool(lm.any()):
+            Jl = Ja if bool(lm.all()) else Ja[lm]  # no copy in the common all-damped case
+            JtJ = Jl.mH @ Jl
+            scale = torch.diagonal(JtJ, dim1=-2, dim2=-1).real.mean(-1).clamp_min(1e-30)
+            JtJ.diagonal(dim1=-2, dim2=-1).add_((da[lm] * scale)[:, None])
+            # (batched Cholesky measured no faster than LU here: both loop LAPACK per matrix)
+            sol = torch.linalg.solve(JtJ, -(Jl.mH @ ga[lm][..., None]))
+            step[lm] = sol[..., 0]
+        trial = xa + step
+        g_t = residual(sys_or_map, is_map, trial, u)
+        q_t = 0.5 * (g_t.abs() ** 2).sum(-1)
+        better = torch.isfinite(q_t) & (q_t < qa)
+        x[active] = torch.where(better[:, None], trial, xa)
+        g[active] = torch.where(better[:, None], g_t, ga)
+        q[active] = torch.where(better, q_t, qa)
+        # accepted: trust the quadratic model more (towards Newton); rejected: damp harder
+        damping[active] = torch.where(better, da / 10, da * 10).clamp(1e-15, 1e15)
+        stalled[active] = torch.where(q_t < 0.999 * qa, 0, stalled[active] + 1)
+    finite = torch.isfinite(x).all(-1) & (x.abs().amax(-1) <= max_norm) & torch.isfinite(q)
+    speed = g.abs().norm(dim=-1)
+    fixed = finite & (g.abs().amax(-1) <= tol * (1 + x.abs().amax(-1)))
+    slow = finite & ~fixed & (speed <= slow_tol)
+    return x[fixed], speed[fixed], x[slow], speed[slow], int((~finite).sum()), int(fixed.sum())
+
+
+def _spectrum(sys_or_map: Any, is_map: bool, points: torch.Tensor, u: torch.Tensor | None,
+              like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Jacobians ``(K, n, n)`` of ``f`` (flow) or ``F`` (map) at the points, their eigenvalues sorted by
+    decreasing real part (flow) or modulus (map), and the matching eigenvectors (columns)."""
+    n = like.shape[-1]
+    if points.shape[0] == 0:  # nothing converged: empty results of the right shapes
+        jac = torch.zeros(0, n, n, dtype=like.dtype, device=like.device)
+        evals, evecs = torch.linalg.eig(jac)
+        return jac, evals, evecs
+    jac = sys_or_map.jacobian(points, u).detach().clone()
+    evals, evecs = torch.linalg.eig(jac)
+    key = evals.abs() if is_map else evals.real
+    order = torch.argsort(key, dim=-1, descending=True)
+    evals = torch.gather(evals, -1, order)
+    evecs = torch.gather(evecs, -1, order[:, None, :].expand_as(evecs))
+    return jac, evals, evecs
+
+
+#: distances along an unstable eigenvector, as fractions of the search box's width along it
+_MANIFOLD_STEPS = (0.05, 0.2, 0.5, 1.0)
+#: unstable directions followed per point (the leading ones): a high-dimensional saddle has many
+_MAX_DIRECTIONS = 3
+#: states kept along each followed unstable manifold
+_MANIFOLD_SAMPLES = 6
+
+
+def _refinement_starts(sys_or_map: Any, is_map: bool, u: torch.Tensor | None, points: torch.Tensor,
+                       eigenvalues: torch.Tensor, eigenvectors: torch.Tensor, n_unstable: torch.Tensor,
+                       box: torch.Tensor, cap: int) -> torch.Tensor:
+    """Second-round starts from found points ``(P, n)``, at most ``cap`` of each kind (spread evenly over the
+    candidates when there are more):
+
+    - along the leading unstable eigenvectors of each unstable point, both ways, at ``_MANIFOLD_STEPS`` of the
+      box's width along the vector (the box of ``box`` and the points together);
+    - on the unstable manifolds themselves: the dynamics run from the nearest of those offsets, sampled
+      ``_MANIFOLD_SAMPLES`` times (a manifold curves, so the straight line can miss the point it leads to);
+    - midway between every pair of points (a saddle often separates two attractors).
+    """
+    P, n = points.shape
+    span = torch.cat([box.reshape(-1, n), points]).real
+    width = span.amax(0) - span.amin(0)
+    along, seeds, rates, fast = [], [], [], 0.0
+    for i in range(P):
+        for j in range(min(int(n_unstable[i]), _MAX_DIRECTIONS)):
+            v = eigenvectors[i, :, j]
+            # a flow's escape rate Re(lambda), a map's log|lambda|; floored at a tenth of the point's fastest rate
+            lam = eigenvalues[i, j]
+            fastest = float(eigenvalues[i].abs().max().clamp_min(1e-12).log().abs()) if is_map else \
+                float(eigenvalues[i].real.abs().max())
+            rate = max(float(lam.abs().log()) if is_map else float(lam.real), 0.1 * fastest, 1e-6)
+            fast = max(fast, fastest)
+            # a complex pair spans a plane: its real and imaginary parts (real states take real directions)
+            for w in ((v.real, v.imag) if v.is_complex() and not points.is_complex() else (v,)):
+                w = w.to(points.dtype)
+                if float(w.abs().max()) == 0:
+                    continue
+                w = w / w.abs().norm()
+                reach = max(float((w.abs() * width).sum()), 1e-3)  # the box's width along w
+                for s in _MANIFOLD_STEPS:
+                    along += [points[i] + s * reach * w, points[i] - s * reach * w]
+                seeds += [points[i] + _MANIFOLD_STEPS[0] * reach * w, points[i] - _MANIFOLD_STEPS[0] * reach * w]
+                rates += [rate, rate]
+    out = [_spread(torch.stack(along), cap)] if along else []
+    if seeds:
+        out.append(_follow(sys_or_map, is_map, u, _spread(torch.stack(seeds), max(1, cap // _MANIFOLD_SAMPLES)),
+                           min(rates), fast))
+    pairs = torch.triu_indices(P, P, offset=1, device=points.device)
+    out.append(_spread(0.5 * (points[pairs[0]] + points[pairs[1]]), cap))
+    return torch.cat(out)
+
+
+def _follow(sys_or_map: Any, is_map: bool, u: torch.Tensor | None, x0: torch.Tensor, rate: float,
+            fastest: float) -> torch.Tensor:
+    """States along the dynamics from ``x0`` ``(B, n)`` for about ``8 / rate`` time units (iterations of a map;
+    at most 400 steps): long enough to leave a point whose escape rate is ``rate`` and approach where it leads.
+    A flow takes fixed RK4 steps of ``0.5 / fastest`` (its fastest rate near the point): these are only starts
+    for Newton, so accuracy is not needed. States that run away or turn non-finite are dropped."""
+    horizon = 8.0 / rate
+    if is_map:
+        steps = int(min(400, max(_MANIFOLD_SAMPLES, math.ceil(horizon))))
+        drive = None if u is None else u.expand(steps, *x0.shape[:-1], -1)
+        path = sys_or_map.rollout(x0, drive, steps=None if drive is not None else steps)
+    else:
+        steps = int(min(400, max(_MANIFOLD_SAMPLES, math.ceil(horizon * 2 * max(fastest, rate)))))
+        dt = horizon / steps
+        t = torch.zeros((), dtype=x0.real.dtype, device=x0.device)
+        f = lambda x: sys_or_map(t, x, u)
+        x, states = x0, []
+        for _ in range(steps):
+            k1 = f(x)
+            k2 = f(x + 0.5 * dt * k1)
+            k3 = f(x + 0.5 * dt * k2)
+            k4 = f(x + dt * k3)
+            x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+            states.append(x)
+        path = torch.stack(states)
+    path = path[torch.linspace(0, steps - 1, _MANIFOLD_SAMPLES, device=path.device).round().long()]
+    flat = path.reshape(-1, x0.shape[-1])
+    return flat[torch.isfinite(flat).all(-1) & (flat.abs().amax(-1) < 1e6)]
+
+
+def _spread(rows: torch.Tensor, k: int) -> torch.Tensor:
+    """``k`` rows evenly spaced through ``rows`` (all of them when ``k`` is at least their number)."""
+    if k >= rows.shape[0]:
+        return rows
+    return rows[torch.linspace(0, rows.shape[0] - 1, k, device=rows.device).round().long()]
 
 
 def _unique(points: torch.Tensor, speeds: torch.Tensor, tol: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -254,3 +395,74 @@ def sample_starts(trajectory_states: torch.Tensor, k: int, *, noise: float = 0.0
     if noise > 0:
         starts = starts + noise * torch.randn(starts.shape, generator=gen, dtype=torch.float64).to(starts)
     return starts
+
+
+def fixed_point_starts(sys_or_map: System | DiscreteMap, visited_states: torch.Tensor, k: int, *,
+                       seed: int | torch.Generator | None = 0, noise: float = 0.0, design_share: float = 0.5,
+                       margin: float = 1.0, found: FixedPoints | None = None) -> torch.Tensor:
+    """Starts for :func:`find_fixed_points` that do not depend on the trajectories alone.
+
+    Trajectories settle on attractors and rarely pass near saddles or repellers, so starts drawn from them
+    (Sussillo & Barak 2013) miss the points in between. This mixes three kinds:
+
+    - visited states drawn at random, plus Gaussian noise (:func:`sample_starts`);
+    - a scrambled Sobol design (``scipy.stats.qmc``) filling the box the visited states span, each side widened
+      by ``margin`` times the box's widest side;
+    - with ``found`` (the result of a first search): points along the leading unstable eigenvectors of each
+      unstable point, both ways, and midpoints between pairs of found points (a saddle often sits between two
+      attractors). ``find_fixed_points(..., refine=r)`` runs such rounds itself.
+
+    Arguments:
+        sys_or_map: the flow or map whose fixed points are sought (gives the state dimension, dtype, device).
+        visited_states: ``(..., n)`` visited states, e.g. ``Trajectory.x``.
+        k: starts of the first two kinds together (state units throughout).
+        seed: an int or a ``torch.Generator`` (``None``: a fresh random seed); no global RNG state is touched.
+        noise: standard deviation of the noise added to the sampled visited states (state units).
+        design_share: the share of the ``k`` starts from the space-filling design, in ``[0, 1]``.
+        margin: each side of the design's box is widened by this fraction of the box's widest side.
+        found: a first search's :class:`FixedPoints`; adds at most ``k`` starts of each of its three kinds.
+
+    Returns:
+        ``(k', n)`` starts in the model's dtype and device: ``k`` (``4k`` at most with ``found``).
+
+    Raises:
+        ValueError: ``k < 1``, ``design_share`` outside ``[0, 1]``, ``margin < 0``, or states of the wrong shape.
+    """
+    from scipy.stats import qmc
+
+    from ...systems._rate import make_generator
+
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if not 0.0 <= design_share <= 1.0:
+        raise ValueError(f"design_share must be in [0, 1], got {design_share}")
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    visited = check_states(sys_or_map, visited_states, "visited_states").detach()
+    n = visited.shape[-1]
+    flat = visited.reshape(-1, n)
+    gen, _ = make_generator(seed)
+    k_design = round(design_share * k)
+    parts = [sample_starts(flat, k - k_design, noise=noise, seed=gen)] if k > k_design else []
+    if k_design:
+        # complex states: the design fills the box of the real and the imaginary parts
+        real = torch.view_as_real(flat).reshape(flat.shape[0], -1) if flat.is_complex() else flat
+        lo, hi = real.double().amin(0).cpu(), real.double().amax(0).cpu()
+        # every side widened by the widest coordinate's width: the states share units, and a coordinate the
+        # trajectories barely moved in says nothing about where that coordinate's other fixed points lie
+        pad = margin * float((hi - lo).max().clamp_min(1e-3))
+        lo, hi = lo - pad, hi + pad
+        sobol = qmc.Sobol(d=real.shape[1], scramble=True, seed=int(torch.randint(2**31, (1,), generator=gen)))
+        # a whole power of two keeps the sequence balanced; its first k_design points are still spread out
+        unit = torch.from_numpy(sobol.random_base2(max(0, math.ceil(math.log2(k_design))))[:k_design])
+        design = (lo + unit * (hi - lo)).to(device=flat.device, dtype=real.dtype)
+        if flat.is_complex():
+            design = torch.view_as_complex(design.reshape(k_design, n, 2).contiguous())
+        parts.append(design)
+    if found is not None and len(found):
+        pts = check_states(sys_or_map, found.points, "found.points")
+        u = check_input(sys_or_map, found.metadata.get("inputs"), pts)
+        with torch.no_grad():  # starts only: no graph through the model's parameters
+            parts.append(_refinement_starts(sys_or_map, found.is_map, u, pts, found.eigenvalues.to(pts.device),
+                                            found.eigenvectors.to(pts.device), found.n_unstable, flat, k))
+    return torch.cat(parts)
