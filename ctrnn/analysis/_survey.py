@@ -118,7 +118,7 @@ class SurveySettings:
         """The reduced sizes of ``--quick`` (shorter runs, fewer starts, coarser grids), with ``changes`` applied."""
         reduced = dict(t_end=30.0, batch=4, starts=64, lyapunov_k=4, lyapunov_transient=5.0, lyapunov_total=20.0,
                        basins_resolution=20, basins_resolution_2d=20, basins_t_end=30.0, gradient_horizon=10.0,
-                       gradient_transient=2.0, discretization_span=20.0)
+                       gradient_transient=2.0, discretization_span=20.0, refine_rounds=1)
         return cls(**{**reduced, **changes})
 
     def replace(self, **changes: Any) -> SurveySettings:
