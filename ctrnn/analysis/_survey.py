@@ -167,7 +167,7 @@ class Survey(Result):
 
     @property
     def chaotic(self) -> bool:
-        """The largest Lyapunov exponent is positive by more than three standard errors."""
+        """The largest Lyapunov exponent is positive by more than two standard errors (``ZERO_STDERRS``)."""
         return self.lyapunov is not None and self.lyapunov.chaotic
 
     def attractor_names(self) -> list[str]:
@@ -257,8 +257,8 @@ def _survey(model: Any, is_map: bool, x0: Any, inputs: Any, seed: int, s: Survey
                                 t_transient=s.lyapunov_transient, t_total=s.lyapunov_total, **options)
     except (DivergenceError, ValueError) as error:
         notes["lyapunov"] = _first_line(error)
-    if les is not None and k < n:
-        notes["kaplan-yorke"] = f"a lower bound: {k} of {n} exponents computed"
+    if les is not None and les.kaplan_yorke_is_bound:
+        notes["kaplan-yorke"] = f"a lower bound (≥ {k}): {k} of {n} exponents computed, every partial sum non-negative"
 
     say("limit cycles")
     cycles, why = ([], "a map's periodic orbits are fixed points of its iterates") if is_map else \

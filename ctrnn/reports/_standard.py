@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import Survey, SurveySettings, survey
+from ..analysis.chaos import ZERO_STDERRS
 from ..discretize import DiscreteMap
 from ..plot import plot_fixed_points, plot_phase_portrait
 from ..systems import System
@@ -142,9 +143,11 @@ def _summary(doc: Report, found: Survey) -> None:
     les = found.lyapunov
     if les is not None:
         doc.summarize("largest Lyapunov exponent", f"{les.largest:+.4f} ± {float(les.stderr[0]):.4f} {unit}")
-        doc.summarize("chaotic", "yes (largest exponent > 3 standard errors above 0)" if les.chaotic else "no")
-        lower = " (lower bound: k < n)" if len(les.exponents) < found.n else ""
-        doc.summarize("Kaplan-Yorke dimension", f"{les.kaplan_yorke_dimension:.3f}{lower}")
+        doc.summarize("chaotic", f"yes (largest exponent > {ZERO_STDERRS:g} standard errors above 0)" if les.chaotic
+                      else "no")
+        lower = f" (a lower bound: {len(les.exponents)} of {found.n} exponents computed)" \
+            if les.kaplan_yorke_is_bound else ""
+        doc.summarize("Kaplan-Yorke dimension", f"{les.kaplan_yorke_text(3)}{lower}")
     else:
         doc.summarize("largest Lyapunov exponent", f"not computed: {found.notes.get('lyapunov')}")
     doc.summarize("limit cycles", ", ".join(f"{'stable' if c.stable else 'unstable'}, period {c.period:.4g}"
