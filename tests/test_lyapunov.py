@@ -452,3 +452,27 @@ def test_van_der_pol_cycle_is_one_dimensional_and_not_chaotic():
     assert float(les.exponents[1]) < -0.5
     assert les.kaplan_yorke_dimension == 1.0 and not les.chaotic and not les.kaplan_yorke_is_bound
     assert les.kaplan_yorke_raw is not None and "Kaplan-Yorke dimension 1.0000" in les.summary()
+
+
+@pytest.mark.parametrize("a, regime", [(3.0, "exploding"), (1.0, "neither"), (0.5, "vanishing")])
+def test_gradient_regime_of_scalar_maps(a, regime):
+    """x -> a x: d x_T / d x_(T-k) = a^k, so the rate is log a per iteration exactly (to rounding) and the
+    norm at the horizon a^40; the regime follows RATE_BAND and the side of 1 the norm ends on."""
+    gp = ctrnn.gradient_propagation(ctrnn.IteratedMap(lambda x, u: a * x, 2), torch.ones(2, dtype=torch.float64),
+                                    horizon=40)
+    assert gp.rate == pytest.approx(math.log(a), abs=1e-12)
+    assert gp.regime == regime and f"({regime})" in gp.summary()
+
+
+def test_gradient_regime_needs_the_norm_on_the_same_side_of_one():
+    """A non-normal map [[0.9, 20], [0, 0.9]]: ||A^k|| ~ 20 k 0.9^(k-1) decays over lags 25..50 (rate about
+    1/k + log 0.9 ~ -0.08 < -RATE_BAND) yet is still ~5.7 at lag 50: "neither", not "vanishing"; and a rate
+    within the band (x -> 0.999 x: -0.001) is "neither" too."""
+    A = torch.tensor([[0.9, 20.0], [0.0, 0.9]], dtype=torch.float64)
+    gp = ctrnn.gradient_propagation(ctrnn.IteratedMap(lambda x, u: x @ A.T, 2), torch.ones(2, dtype=torch.float64),
+                                    horizon=50)
+    assert gp.rate < -ctrnn.analysis.gradients.RATE_BAND and float(gp.norms[0, -1]) > 1
+    assert gp.regime == "neither" and "(neither)" in gp.summary()
+    slow = ctrnn.gradient_propagation(ctrnn.IteratedMap(lambda x, u: 0.999 * x, 2), torch.ones(2, dtype=torch.float64),
+                                      horizon=50)
+    assert slow.regime == "neither"

@@ -14,9 +14,6 @@ from ..plot import plot_fixed_points, plot_phase_portrait
 from ..systems import System
 from ._document import Report, short_value
 
-#: a gradient rate within this many units per time unit of zero is called neither vanishing nor exploding
-GRADIENT_NEUTRAL = 0.05
-
 
 def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: Any = None, inputs: Any = None,
            seed: int = 0, title: str | None = None, quick: bool = False, t_end: float | None = None,
@@ -156,9 +153,7 @@ def _summary(doc: Report, found: Survey) -> None:
     doc.summarize("attractors found", f"{len(names)}: " + (", ".join(names) or "none found"))
     gp = found.gradients
     if gp is not None:
-        regime = ("exploding" if gp.rate > GRADIENT_NEUTRAL else "vanishing" if gp.rate < -GRADIENT_NEUTRAL
-                  else f"neither: |rate| < {GRADIENT_NEUTRAL:g}")
-        doc.summarize("gradient norm rate", f"{gp.rate:+.4f} {unit} ({regime})")
+        doc.summarize("gradient norm rate", f"{gp.rate:+.4f} {unit} ({gp.regime})")
 
 
 def _fixed_point_sections(doc: Report, found: Survey, model: System | DiscreteMap) -> None:
