@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import Survey, SurveySettings, survey
+from ..analysis.accuracy import SLOPE_AGREEMENT
 from ..analysis.chaos import ZERO_STDERRS
 from ..discretize import DiscreteMap
 from ..plot import plot_fixed_points, plot_phase_portrait
@@ -124,8 +125,13 @@ def render(found: Survey, model: System | DiscreteMap, *, title: str | None = No
                      f"t in [{err.t_span[0]:g}, {err.t_span[1]:g}], for steps "
                      f"{', '.join(f'{float(d):g}' for d in err.dts)}.")
         doc.add_figure(err.plot(), "Error against step size, with the fitted order of each scheme.")
-        doc.add_table([(name, "exact" if order is None else f"{order:.2f}") for name, order in err.orders.items()],
-                      ("scheme", "fitted order"))
+        doc.add_table([(name, err.order_text(name)) for name in err.schemes], ("scheme", "fitted order"))
+        if not all(err.asymptotic.get(name, True) for name in err.schemes):
+            doc.add_text(f"An order marked (not asymptotic) is not from the asymptotic regime: its successive slopes, "
+                         f"between neighbouring steps, differ by more than {SLOPE_AGREEMENT:g} (or only one is above "
+                         "the reference's accuracy); smaller steps would measure it.", note=True)
+        for name, note in err.notes.items():
+            doc.add_text(f"{name}: {note}; those steps are left out of its fit.", note=True)
     else:
         doc.add_text(f"not computed: {found.notes.get('discretization')}", note=True)
     return doc
