@@ -72,12 +72,12 @@ def discretize(opts: Shared) -> None:
                   "rollouts")
 
     j = min(range(len(spec["dts"])), key=lambda k: abs(spec["dts"][k] - spec["dt"]))
-    rows = [f"{name:16s} {study.order_text(name):>8s} {float(study.max_errors[i, j]):22.3e}"
+    rows = [f"{name:16s} {study.order_text(name):>22s} {float(study.max_errors[i, j]):22.3e}"
             for i, name in enumerate(study.schemes)]
     warnings = [f"warning: {name}'s order is not from the asymptotic regime (successive slopes "
                 f"{', '.join(f'{v:.2f}' for v in successive_slopes(study.dts.tolist(), study.max_errors[i].tolist(), study.floor))}"
                 f" differ by more than {SLOPE_AGREEMENT:g}); use smaller discretize.dts"
                 for i, name in enumerate(study.schemes) if study.orders[name] is not None and not study.asymptotic[name]]
     warnings += [f"warning: {name}: {note}" for name, note in study.notes.items()]
-    folder.finish(system.describe(), f"{'scheme':16s} {'order':>8s} {'max error at dt=' + format(spec['dts'][j], 'g'):>22s}",
+    folder.finish(system.describe(), f"{'scheme':16s} {'order':>22s} {'max error at dt=' + format(spec['dts'][j], 'g'):>22s}",
                   *rows, *warnings)
