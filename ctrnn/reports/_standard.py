@@ -146,8 +146,8 @@ def _summary(doc: Report, found: Survey) -> None:
     les = found.lyapunov
     if les is not None:
         doc.summarize("largest Lyapunov exponent", f"{les.largest:+.4f} ± {float(les.stderr[0]):.4f} {unit}")
-        doc.summarize("chaotic", f"yes (largest exponent > {ZERO_STDERRS:g} standard errors above 0)" if les.chaotic
-                      else "no")
+        doc.summarize("chaotic", f"yes (largest exponent > {ZERO_STDERRS:g} standard errors and > 1/t_total above 0)"
+                      if les.chaotic else "no")
         lower = f" (a lower bound: {len(les.exponents)} of {found.n} exponents computed)" \
             if les.kaplan_yorke_is_bound else ""
         doc.summarize("Kaplan-Yorke dimension", f"{les.kaplan_yorke_text(3)}{lower}")
