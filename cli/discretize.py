@@ -31,6 +31,7 @@ def discretize(opts: Shared) -> None:
     import torch
 
     import ctrnn
+    from ctrnn.analysis.accuracy import SLOPE_AGREEMENT, successive_slopes
     from ctrnn.discretize import applicable_schemes
     from ctrnn.plot import plot_rollouts
     from ctrnn.setup import build_input, build_model_and_states
@@ -52,7 +53,8 @@ def discretize(opts: Shared) -> None:
                                        rtol=spec["rtol"], atol=spec["atol"])
     summary = {"scheme": getattr(dmap, "scheme", spec["scheme"]), "dt": spec["dt"], "model": system.describe(),
                "map": type(dmap).__name__, "applicable_schemes": valid,
-               "parameters": {k: list(v.shape) for k, v in dmap.state_dict().items()}, "orders": study.orders}
+               "parameters": {k: list(v.shape) for k, v in dmap.state_dict().items()}, "orders": study.orders,
+               "asymptotic": study.asymptotic, "diverged": study.diverged}
     folder.file("map.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     folder.save(study, "errors")
     folder.figure(study.plot(), "error_vs_dt")
@@ -70,7 +72,12 @@ def discretize(opts: Shared) -> None:
                   "rollouts")
 
     j = min(range(len(spec["dts"])), key=lambda k: abs(spec["dts"][k] - spec["dt"]))
-    rows = [f"{name:16s} {'exact' if study.orders[name] is None else format(study.orders[name], '.2f'):>8s} "
-            f"{float(study.max_errors[i, j]):22.3e}" for i, name in enumerate(study.schemes)]
-    folder.finish(system.describe(), f"{'scheme':16s} {'order':>8s} {'max error at dt=' + format(spec['dts'][j], 'g'):>22s}",
-                  *rows)
+    rows = [f"{name:16s} {study.order_text(name):>22s} {float(study.max_errors[i, j]):22.3e}"
+            for i, name in enumerate(study.schemes)]
+    warnings = [f"warning: {name}'s order is not from the asymptotic regime (successive slopes "
+                f"{', '.join(f'{v:.2f}' for v in successive_slopes(study.dts.tolist(), study.max_errors[i].tolist(), study.floor))}"
+                f" differ by more than {SLOPE_AGREEMENT:g}); use smaller discretize.dts"
+                for i, name in enumerate(study.schemes) if study.orders[name] is not None and not study.asymptotic[name]]
+    warnings += [f"warning: {name}: {note}" for name, note in study.notes.items()]
+    folder.finish(system.describe(), f"{'scheme':16s} {'order':>22s} {'max error at dt=' + format(spec['dts'][j], 'g'):>22s}",
+                  *rows, *warnings)

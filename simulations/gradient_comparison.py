@@ -11,6 +11,7 @@ from typing import Any, Callable
 import ctrnn
 from ctrnn.setup import build_model_and_states, gradient_results, natural_scheme
 from ctrnn import Report
+from ctrnn.analysis.gradients import RATE_BAND
 
 
 def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
@@ -26,12 +27,13 @@ def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
     doc.section("Gradient norms against the lag",
                 f"Each model by its standard update with step {s['step']:g} (Euler for the RNN, GRU and LSTM, which "
                 f"is exactly torch.nn.RNN/GRU/LSTM; ZOH for the state-space models), from {s['batch']} states after "
-                f"a transient of {s['t_transient']:g}, at zero input. A norm above 1 explodes, below 1 vanishes; "
-                "the fitted rate is the slope of log ||.|| per time unit.")
+                f"a transient of {s['t_transient']:g}, at zero input. The fitted rate is the slope of log ||.|| per "
+                f"time unit. Regime (GradientPropagation.regime): exploding when the rate is above {RATE_BAND:g} and "
+                f"the norm at the horizon above 1, vanishing when the rate is below -{RATE_BAND:g} and the norm "
+                "below 1, neither otherwise.")
     doc.add_figure(ctrnn.compare_gradient_propagation(results), "Gradient propagation of every model on one plot.")
     # log10 of the norm, from the stored logarithm: the norm itself can overflow (an exploding model)
-    rows = [(label, f"{r.rate:+.4f}", f"{float(r.mean_log_norm()[-1]) / math.log(10):+.3f}",
-             "explodes" if r.rate > 0.05 else "vanishes" if r.rate < -0.05 else "neither")
+    rows = [(label, f"{r.rate:+.4f}", f"{float(r.mean_log_norm()[-1]) / math.log(10):+.3f}", r.regime)
             for label, r in results.items()]
     doc.add_table(rows, ("model", "rate per time unit", f"log10 norm at lag {s['horizon']:g}", "regime"))
     slowest = max(results, key=lambda k: results[k].rate)

@@ -31,7 +31,7 @@ def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
              f"{float(les.exponents[i]) - p:+.4f}") for i, p in enumerate(PUBLISHED)]
     rows.append(("sum", f"{float(les.exponents.sum()):+.5f}", f"{-(s['sigma'] + 1 + s['beta']):+.5f}",
                  f"{float(les.exponents.sum()) + s['sigma'] + 1 + s['beta']:+.1e}"))
-    rows.append(("Kaplan-Yorke dimension", f"{les.kaplan_yorke_dimension:.4f}", "2.0621", ""))
+    rows.append(("Kaplan-Yorke dimension", les.kaplan_yorke_text(4), "2.0621", ""))
     doc.add_table(rows, ("", "measured ± s.e.", "published", "difference"))
     doc.summarize("Lyapunov exponents (published 0.9059, 0, -14.5723)",
                   ", ".join(f"{float(v):+.4f}" for v in les.exponents))

@@ -1,5 +1,7 @@
 """Discretization against scipy.signal (cont2discrete, dlsim), measured orders, and the parallel scan."""
 
+import re
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -302,3 +304,53 @@ def test_rk4_tangent_reads_a_time_varying_input_at_the_stage_times():
     for b in range(2):
         J = torch.autograd.functional.jacobian(rk4, x[b])
         torch.testing.assert_close(D[b], J, rtol=0, atol=1e-12)  # float64 rounding of O(1) entries
+
+
+def test_fitted_orders_are_flagged_outside_the_asymptotic_regime():
+    """A rate network: at dt 0.8 .. 0.1 Euler's successive slopes drift (about 1.1 to 1.9) and RK4's too, so both
+    orders are flagged "(not asymptotic)"; at dt 0.2 .. 0.025 they agree within SLOPE_AGREEMENT = 0.3 and give
+    1 (Euler, within 0.15) and 4 (RK4, within 0.3), unflagged."""
+    net = ctrnn.RateRNN(4, g=1.5, seed=0).double()
+    x0 = torch.randn(1, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    large = ctrnn.discretization_error(net, x0, 8.0, schemes=["euler", "rk4"], dts=[0.8, 0.4, 0.2, 0.1])
+    assert large.asymptotic == {"euler": False, "rk4": False}
+    assert large.order_text("euler").endswith("(not asymptotic)") and not large.diverged
+    small = ctrnn.discretization_error(net, x0, 4.0, schemes=["euler", "rk4"], dts=[0.2, 0.1, 0.05, 0.025])
+    assert small.asymptotic == {"euler": True, "rk4": True}
+    assert abs(small.orders["euler"] - 1) < 0.15 and abs(small.orders["rk4"] - 4) < 0.3, small.orders
+    assert small.order_text("rk4") == f"{small.orders['rk4']:.2f}"
+
+
+def test_only_the_diverging_steps_are_dropped(tmp_path):
+    """Lorenz from (1, 1, 1) over [0, 3.2]: Euler overflows at dt = 0.16, 0.08, 0.04 (|1 + lambda dt| > 1 for the
+    Jacobian's lambda ~ -22) and RK4 at 0.16 (outside its stability region, |lambda| dt > 2.8). Those get NaN
+    errors and a note timed in the model's units (within the span), and RK4's order is fitted over the rest:
+    4 within 0.3 (tolerances 1e-8: the floor, 2e-5, is far below RK4's smallest error, 1e-2)."""
+    study = ctrnn.discretization_error(ctrnn.systems.Lorenz(), torch.tensor([[1.0, 1.0, 1.0]], dtype=torch.float64),
+                                       3.2, schemes=["euler", "rk4"], dts=[0.16, 0.08, 0.04, 0.02], rtol=1e-8,
+                                       atol=1e-8)
+    assert study.diverged == {"euler": [0.16, 0.08, 0.04], "rk4": [0.16]}
+    assert bool(study.max_errors[0, :3].isnan().all()) and bool(study.max_errors[1, 0].isnan())
+    times = [float(t) for t in re.findall(r"by t = ([0-9.]+)", study.notes["euler"])]
+    assert len(times) == 3 and all(0 < t <= 3.2 for t in times), study.notes
+    assert study.orders["euler"] is None and study.order_text("euler").startswith("not fitted (diverged at dt = 0.16")
+    assert abs(study.orders["rk4"] - 4) < 0.3 and study.asymptotic["rk4"], study.orders
+    study.save(tmp_path / "study.safetensors")
+    back = ctrnn.load(tmp_path / "study.safetensors")
+    assert back.diverged == study.diverged and back.asymptotic == study.asymptotic and back.notes == study.notes
+
+
+def test_survey_of_lorenz_keeps_its_discretization_section():
+    """The survey's steps for Lorenz are 0.16 .. 0.02; Euler diverges at three of them. The study keeps the rest
+    (a result, not a note). Everything else is cut to the minimum (cycles not searched: n = 3 > 2); the
+    reference solves at the survey's tolerance 1e-10 over the span 1.6 take most of the ~5 s."""
+    x0 = torch.randn(2, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    settings = ctrnn.SurveySettings.quick(
+        t_end=10.0, starts=8, lyapunov_k=1, lyapunov_states=1, lyapunov_transient=1.0, lyapunov_total=2.0,
+        gradient_states=1, gradient_horizon=1.0, gradient_transient=0.5, discretization_states=1, spectra_states=5,
+        cycle_max_dim=2, discretization_span=10.0)
+    found = ctrnn.survey(ctrnn.systems.Lorenz(), x0, settings=settings)
+    err = found.discretization
+    assert err is not None and "discretization" not in found.notes, found.notes
+    assert err.dts.tolist() == pytest.approx([0.16, 0.08, 0.04, 0.02]) and err.diverged.get("euler")
+    assert err.orders["rk4"] is not None

@@ -414,3 +414,65 @@ def test_gradient_norms_are_exact_in_their_logarithm(factor, tmp_path):
     fig = gp.plot()
     low, high = fig.axes[0].get_ylim()  # the axis holds log10 of the norms: finite even past float64
     assert low <= 1000 * lam / math.log(10) <= high
+
+
+def test_kaplan_yorke_dimension_counts_exponents_within_their_errors_as_zero():
+    """The Beer report's cycle: lambda_1 = -0.0005 ± 0.0012 is zero within 2 s.e., so D_KY = 1, not 0."""
+    lam, err = torch.tensor([-0.0005, -0.8]), torch.tensor([0.0012, 0.01])
+    assert kaplan_yorke_dimension(lam) == 0.0  # the raw exponents
+    assert kaplan_yorke_dimension(lam, err) == 1.0
+    assert kaplan_yorke_dimension(torch.tensor([-0.004, -0.8]), err) == 0.0  # 3.3 s.e. below zero: negative
+    assert kaplan_yorke_dimension(lam, None, resolution=0.001) == 1.0
+
+
+def test_a_rotation_has_dimension_two_and_k_below_n_is_a_bound():
+    """dx/dt = [[0, 1], [-1, 0]] x: exponents 0, 0. RK4's dissipation gives -7e-8 with a standard error of 1e-17
+    (every block alike), so only the resolution 1 / t_total = 0.05 counts them as zero: D_KY = 2. With k = 1 of
+    n = 2 exponents, every partial sum is non-negative: D_KY is the bound "≥ 1" in the summary and the plot."""
+    A = torch.tensor([[0.0, 1.0], [-1.0, 0.0]], dtype=torch.float64)
+    system = ctrnn.LinearSSM(A, torch.zeros(2, 1, dtype=torch.float64))
+    x0 = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    les = ctrnn.lyapunov_spectrum(system, x0, t_transient=1, t_total=20, dt=0.1)
+    assert float(les.exponents.abs().max()) < 1e-6 and les.resolution == pytest.approx(0.05)
+    assert les.kaplan_yorke_dimension == 2.0 and not les.kaplan_yorke_is_bound and not les.chaotic
+    assert torch.equal(les.decided(), torch.zeros(2, dtype=torch.float64)) and les.entropy == 0.0
+    one = ctrnn.lyapunov_spectrum(system, x0, k=1, t_transient=1, t_total=20, dt=0.1)
+    assert one.kaplan_yorke_is_bound and one.kaplan_yorke_text() == "≥ 1"
+    assert "Kaplan-Yorke dimension ≥ 1;" in one.summary()
+    fig = one.plot()
+    assert "D_KY ≥ 1" in fig.axes[0].get_title()
+
+
+def test_van_der_pol_cycle_is_one_dimensional_and_not_chaotic():
+    """On the Van der Pol cycle lambda_1 = 0 (along the orbit) and lambda_2 < 0: lambda_1's estimate is
+    counted as zero, so D_KY = 1 exactly and the cycle is not chaotic (2 s.e. rule, ``ZERO_STDERRS``)."""
+    les = ctrnn.lyapunov_spectrum(ctrnn.systems.VanDerPol(mu=1.0), torch.tensor([[2.0, 0.0]], dtype=torch.float64),
+                                  t_transient=10, t_total=30, dt=0.05, t_transient_vectors=5)
+    assert abs(les.largest) <= max(ctrnn.analysis.chaos.ZERO_STDERRS * float(les.stderr[0]), les.resolution)
+    assert float(les.exponents[1]) < -0.5
+    assert les.kaplan_yorke_dimension == 1.0 and not les.chaotic and not les.kaplan_yorke_is_bound
+    assert les.kaplan_yorke_raw is not None and "Kaplan-Yorke dimension 1.0000" in les.summary()
+
+
+@pytest.mark.parametrize("a, regime", [(3.0, "exploding"), (1.0, "neither"), (0.5, "vanishing")])
+def test_gradient_regime_of_scalar_maps(a, regime):
+    """x -> a x: d x_T / d x_(T-k) = a^k, so the rate is log a per iteration exactly (to rounding) and the
+    norm at the horizon a^40; the regime follows RATE_BAND and the side of 1 the norm ends on."""
+    gp = ctrnn.gradient_propagation(ctrnn.IteratedMap(lambda x, u: a * x, 2), torch.ones(2, dtype=torch.float64),
+                                    horizon=40)
+    assert gp.rate == pytest.approx(math.log(a), abs=1e-12)
+    assert gp.regime == regime and f"({regime})" in gp.summary()
+
+
+def test_gradient_regime_needs_the_norm_on_the_same_side_of_one():
+    """A non-normal map [[0.9, 20], [0, 0.9]]: ||A^k|| ~ 20 k 0.9^(k-1) decays over lags 25..50 (rate about
+    1/k + log 0.9 ~ -0.08 < -RATE_BAND) yet is still ~5.7 at lag 50: "neither", not "vanishing"; and a rate
+    within the band (x -> 0.999 x: -0.001) is "neither" too."""
+    A = torch.tensor([[0.9, 20.0], [0.0, 0.9]], dtype=torch.float64)
+    gp = ctrnn.gradient_propagation(ctrnn.IteratedMap(lambda x, u: x @ A.T, 2), torch.ones(2, dtype=torch.float64),
+                                    horizon=50)
+    assert gp.rate < -ctrnn.analysis.gradients.RATE_BAND and float(gp.norms[0, -1]) > 1
+    assert gp.regime == "neither" and "(neither)" in gp.summary()
+    slow = ctrnn.gradient_propagation(ctrnn.IteratedMap(lambda x, u: 0.999 * x, 2), torch.ones(2, dtype=torch.float64),
+                                      horizon=50)
+    assert slow.regime == "neither"

@@ -173,7 +173,7 @@ class Survey(Result):
 
     @property
     def chaotic(self) -> bool:
-        """The largest Lyapunov exponent is positive by more than three standard errors."""
+        """The largest Lyapunov exponent is positive by more than two standard errors (``ZERO_STDERRS``)."""
         return self.lyapunov is not None and self.lyapunov.chaotic
 
     def attractor_names(self) -> list[str]:
@@ -264,8 +264,8 @@ def _survey(model: Any, is_map: bool, x0: Any, inputs: Any, seed: int, s: Survey
                                 t_transient=s.lyapunov_transient, t_total=s.lyapunov_total, **options)
     except (DivergenceError, ValueError) as error:
         notes["lyapunov"] = _first_line(error)
-    if les is not None and k < n:
-        notes["kaplan-yorke"] = f"a lower bound: {k} of {n} exponents computed"
+    if les is not None and les.kaplan_yorke_is_bound:
+        notes["kaplan-yorke"] = f"a lower bound (≥ {k}): {k} of {n} exponents computed, every partial sum non-negative"
 
     say("limit cycles")
     cycles, why = ([], "a map's periodic orbits are fixed points of its iterates") if is_map else \
@@ -387,20 +387,17 @@ def _diameter(points: torch.Tensor) -> float:
 
 def _discretization(model: System, x0: torch.Tensor, step: float, u: torch.Tensor | None,
                     s: SurveySettings) -> tuple[DiscretizationError | None, str]:
-    """Euler, RK4 (and exponential Euler where the model has a leak) against the continuous solution; a step
-    too large for explicit Euler is dropped and the rest measured."""
+    """Euler, RK4 (and exponential Euler where the model has a leak) against the continuous solution; a
+    (scheme, step) whose rollout diverges is recorded as such by the study and the rest measured, so only a
+    diverging reference (or bad input) leaves a note instead of a result."""
     schemes = ["euler", "rk4"] + (["exp_euler"] if model.leak(x0, u) is not None else [])
     dts = [m * step for m in s.discretization_steps]
     span = s.discretization_span * dts[0]
-    while True:
-        try:
-            return discretization_error(model, x0, span, schemes=schemes, dts=dts, inputs=u), ""
-        except DivergenceError as error:
-            if len(dts) <= 2:
-                return None, _first_line(error)
-            dts = dts[1:]
-        except ValueError as error:
-            return None, _first_line(error)
+    try:
+        err = discretization_error(model, x0, span, schemes=schemes, dts=dts, inputs=u)
+    except (DivergenceError, ValueError) as error:
+        return None, _first_line(error)
+    return err, ""  # the diverged steps are in err.diverged / err.notes, which the report prints
 
 
 def _first_line(error: BaseException) -> str:

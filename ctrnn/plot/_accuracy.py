@@ -27,8 +27,9 @@ def plot_discretization_error(study: DiscretizationError, *, title: str | None =
         fig, ax = plt.subplots(figsize=(5.5, 4))
         dts = study.dts.numpy()
         for i, name in enumerate(study.schemes):
-            order = study.orders[name]
-            label = f"{name} (exact)" if order is None else f"{name} (order {order:.2f})"
+            text = study.order_text(name)
+            label = f"{name} ({text})" if study.orders[name] is None else f"{name} (order {text})"
+            # a diverged step's NaN error leaves a gap in its line
             ax.loglog(dts, np.maximum(study.max_errors[i].numpy(), study.floor / 10), "o-", label=label, ms=4)
         ax.axhline(study.floor, color="0.5", ls=":", lw=1)
         ax.text(dts.min(), study.floor * 1.3, "reference accuracy", color="0.4", fontsize=7)

@@ -32,7 +32,7 @@ def plot_lyapunov_spectrum(spectrum: LyapunovSpectrum, *, title: str | None = No
         ax_s.axhline(0.0, color="0.5", lw=1, ls="--")
         ax_s.set_xlabel("index i")
         ax_s.set_ylabel(f"exponent lambda_i ({unit})")
-        ax_s.set_title(f"spectrum: lambda_1 = {spectrum.largest:+.4f}, D_KY = {spectrum.kaplan_yorke_dimension:.3f}")
+        ax_s.set_title(f"spectrum: lambda_1 = {spectrum.largest:+.4f}, D_KY {spectrum.kaplan_yorke_text(3)}")
         for i in range(min(4, len(spectrum.exponents))):
             ax_r.plot(spectrum.times.cpu(), spectrum.running[:, i].cpu(), color=PALETTE[i], lw=1, label=f"lambda_{i + 1}")
         ax_r.axhline(0.0, color="0.5", lw=1, ls="--")

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import Survey, SurveySettings, survey
+from ..analysis.accuracy import SLOPE_AGREEMENT
+from ..analysis.chaos import ZERO_STDERRS
 from ..discretize import DiscreteMap
 from ..plot import plot_fixed_points, plot_phase_portrait
 from ..systems import System
 from ._document import Report, short_value
-
-#: a gradient rate within this many units per time unit of zero is called neither vanishing nor exploding
-GRADIENT_NEUTRAL = 0.05
 
 
 def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: Any = None, inputs: Any = None,
@@ -126,8 +125,13 @@ def render(found: Survey, model: System | DiscreteMap, *, title: str | None = No
                      f"t in [{err.t_span[0]:g}, {err.t_span[1]:g}], for steps "
                      f"{', '.join(f'{float(d):g}' for d in err.dts)}.")
         doc.add_figure(err.plot(), "Error against step size, with the fitted order of each scheme.")
-        doc.add_table([(name, "exact" if order is None else f"{order:.2f}") for name, order in err.orders.items()],
-                      ("scheme", "fitted order"))
+        doc.add_table([(name, err.order_text(name)) for name in err.schemes], ("scheme", "fitted order"))
+        if not all(err.asymptotic.get(name, True) for name in err.schemes):
+            doc.add_text(f"An order marked (not asymptotic) is not from the asymptotic regime: its successive slopes, "
+                         f"between neighbouring steps, differ by more than {SLOPE_AGREEMENT:g} (or only one is above "
+                         "the reference's accuracy); smaller steps would measure it.", note=True)
+        for name, note in err.notes.items():
+            doc.add_text(f"{name}: {note}; those steps are left out of its fit.", note=True)
     else:
         doc.add_text(f"not computed: {found.notes.get('discretization')}", note=True)
     return doc
@@ -142,9 +146,11 @@ def _summary(doc: Report, found: Survey) -> None:
     les = found.lyapunov
     if les is not None:
         doc.summarize("largest Lyapunov exponent", f"{les.largest:+.4f} ± {float(les.stderr[0]):.4f} {unit}")
-        doc.summarize("chaotic", "yes (largest exponent > 3 standard errors above 0)" if les.chaotic else "no")
-        lower = " (lower bound: k < n)" if len(les.exponents) < found.n else ""
-        doc.summarize("Kaplan-Yorke dimension", f"{les.kaplan_yorke_dimension:.3f}{lower}")
+        doc.summarize("chaotic", f"yes (largest exponent > {ZERO_STDERRS:g} standard errors and > 1/t_total above 0)"
+                      if les.chaotic else "no")
+        lower = f" (a lower bound: {len(les.exponents)} of {found.n} exponents computed)" \
+            if les.kaplan_yorke_is_bound else ""
+        doc.summarize("Kaplan-Yorke dimension", f"{les.kaplan_yorke_text(3)}{lower}")
     else:
         doc.summarize("largest Lyapunov exponent", f"not computed: {found.notes.get('lyapunov')}")
     doc.summarize("limit cycles", ", ".join(f"{'stable' if c.stable else 'unstable'}, period {c.period:.4g}"
@@ -153,10 +159,8 @@ def _summary(doc: Report, found: Survey) -> None:
     doc.summarize("attractors found", f"{len(names)}: " + (", ".join(names) or "none found"))
     gp = found.gradients
     if gp is not None:
-        regime = ("exploding" if gp.rate > GRADIENT_NEUTRAL else "vanishing" if gp.rate < -GRADIENT_NEUTRAL
-                  else f"neither: |rate| < {GRADIENT_NEUTRAL:g}")
         per = "per iteration" if gp.metadata.get("dt") is None else "per unit time"  # a map with a dt: time
-        doc.summarize("gradient norm rate", f"{gp.rate:+.4f} {per} ({regime})")
+        doc.summarize("gradient norm rate", f"{gp.rate:+.4f} {per} ({gp.regime})")
 
 
 def _fixed_point_sections(doc: Report, found: Survey, model: System | DiscreteMap) -> None:

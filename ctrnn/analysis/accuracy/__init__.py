@@ -1,5 +1,7 @@
 """Discretization accuracy: each scheme's error against a tight continuous solution, and its fitted order."""
 
-from ._discretization_error import DiscretizationError, discretization_error, fitted_order
+from ._discretization_error import (SLOPE_AGREEMENT, DiscretizationError, discretization_error, fitted_order,
+                                    is_asymptotic, successive_slopes)
 
-__all__ = ["DiscretizationError", "discretization_error", "fitted_order"]
+__all__ = ["SLOPE_AGREEMENT", "DiscretizationError", "discretization_error", "fitted_order", "is_asymptotic",
+           "successive_slopes"]

@@ -1,8 +1,8 @@
 """Chaos: Lyapunov spectra (Kaplan-Yorke dimension, entropy) and their sweeps over a parameter."""
 
-from ._lyapunov import (LyapunovSpectrum, kaplan_yorke_dimension, largest_lyapunov_exponent, lyapunov_spectra,
+from ._lyapunov import (ZERO_STDERRS, LyapunovSpectrum, kaplan_yorke_dimension, largest_lyapunov_exponent, lyapunov_spectra,
                         lyapunov_spectrum)
 from ._sweep import Sweep, sweep
 
-__all__ = ["LyapunovSpectrum", "Sweep", "kaplan_yorke_dimension", "largest_lyapunov_exponent", "lyapunov_spectra",
+__all__ = ["ZERO_STDERRS", "LyapunovSpectrum", "Sweep", "kaplan_yorke_dimension", "largest_lyapunov_exponent", "lyapunov_spectra",
            "lyapunov_spectrum", "sweep"]

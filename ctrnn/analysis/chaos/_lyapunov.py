@@ -24,6 +24,15 @@ from .._tangent import TangentStepper, tangent_problem
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+#: The one rule by which exponents are decided (for ``chaotic``, the Kaplan-Yorke dimension and the entropy):
+#: an exponent counts as zero when it is within ``ZERO_STDERRS`` standard errors of zero, or within the
+#: run's resolution ``1 / t_total``; ``chaotic`` means lambda_1 is above both. Two standard errors: a zero
+#: exponent (a flow's direction along its orbit) is then taken for a non-zero one in about 5% of runs. The
+#: resolution: an exponent averaged over ``T`` carries a bias ``log(c) / T`` from the bounded ratio ``c`` of
+#: the start and end of the measurement (a cycle's speed at the two ends; a rotation's orientation), which
+#: batch means do not see (a linear rotation's blocks are all alike: standard error 1e-17, exponent -7e-8
+#: from RK4's dissipation).
+ZERO_STDERRS = 2.0
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -38,11 +47,19 @@ class LyapunovSpectrum(Result):
         times: ``(R,)`` times at which ``running`` was recorded (after the transients).
         running: ``(R, k)`` the running estimate (mean over states) at those times.
         kaplan_yorke_dimension: ``j + (l_1 + ... + l_j) / |l_{j+1}|`` with ``j`` the largest index whose
-            partial sum is non-negative; only a lower bound when ``k < n`` and all partial sums are positive.
-        entropy: sum of the positive exponents (Pesin's upper bound on the KS entropy), same units.
+            partial sum is non-negative, of the decided exponents (:meth:`decided`: those within
+            ``ZERO_STDERRS`` standard errors of zero, or within ``resolution``, count as zero); a lower bound
+            when ``kaplan_yorke_is_bound``.
+        entropy: sum of the decided positive exponents (Pesin's upper bound on the KS entropy), same units.
         is_map: exponents are per iteration (map) or per unit time (flow).
         time_step: the flow's integration step, or the map's ``dt`` when it has one (else ``None``).
         n: the state dimension.
+        kaplan_yorke_is_bound: ``k < n`` and every partial sum of the decided exponents is non-negative, so
+            the dimension is only known to be at least ``k`` (printed as ``"≥ k"``, see :meth:`kaplan_yorke_text`).
+        kaplan_yorke_raw: the dimension of the raw exponents (no zeroing), for comparison; ``None`` in files
+            written before it existed.
+        resolution: ``1 / t_total``, same units as the exponents: smaller exponents count as zero
+            (see ``ZERO_STDERRS``); 0 in files written before it existed.
     """
 
     exponents: torch.Tensor
@@ -55,6 +72,9 @@ class LyapunovSpectrum(Result):
     is_map: bool
     time_step: float | None
     n: int
+    kaplan_yorke_is_bound: bool = False
+    kaplan_yorke_raw: float | None = None
+    resolution: float = 0.0
     metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -63,8 +83,21 @@ class LyapunovSpectrum(Result):
 
     @property
     def chaotic(self) -> bool:
-        """Largest exponent positive by more than three standard errors."""
-        return self.largest > 3 * float(self.stderr[0])
+        """Largest exponent positive by more than ``ZERO_STDERRS`` (2) standard errors and more than the
+        resolution ``1 / t_total``: not counted as zero (see :meth:`decided`)."""
+        return bool(self.decided()[0] > 0)
+
+    def decided(self) -> torch.Tensor:
+        """``(k,)`` the exponents as decided with their error bars: those within ``ZERO_STDERRS`` standard
+        errors of zero, or within :attr:`resolution`, set to exactly 0 (float64, CPU)."""
+        return decide_exponents(self.exponents, self.stderr, self.resolution)
+
+    def kaplan_yorke_text(self, digits: int = 4) -> str:
+        """The Kaplan-Yorke dimension as a reader should see it: ``"≥ k"`` when it is only a lower bound,
+        else the value to ``digits`` decimals."""
+        if self.kaplan_yorke_is_bound:
+            return f"≥ {len(self.exponents)}"
+        return f"{self.kaplan_yorke_dimension:.{digits}f}"
 
     def per_unit_time(self) -> torch.Tensor:
         """Exponents per unit time: a map's per-iteration exponents divided by its ``dt``."""
@@ -79,7 +112,7 @@ class LyapunovSpectrum(Result):
         lead = ", ".join(f"{float(e):+.4f} ± {float(s):.4f}" for e, s in zip(self.exponents[:4], self.stderr[:4]))
         more = f" (+{len(self.exponents) - 4} more)" if len(self.exponents) > 4 else ""
         return (f"Lyapunov exponents ({unit}): {lead}{more}; sum {float(self.exponents.sum()):+.6g}; "
-                f"Kaplan-Yorke dimension {self.kaplan_yorke_dimension:.4f}; entropy {self.entropy:.4g}; "
+                f"Kaplan-Yorke dimension {self.kaplan_yorke_text()}; entropy {self.entropy:.4g}; "
                 f"{'chaotic' if self.chaotic else 'not chaotic'}")
 
     def plot(self, *, title: str | None = None) -> Figure:
@@ -87,19 +120,43 @@ class LyapunovSpectrum(Result):
         return plot_result(self, title=title)
 
 
-def kaplan_yorke_dimension(exponents: torch.Tensor) -> float:
+def decide_exponents(exponents: torch.Tensor, stderr: torch.Tensor | None, resolution: float = 0.0) -> torch.Tensor:
+    """Exponents decided with their error bars: each within ``ZERO_STDERRS`` standard errors of zero, or
+    within ``resolution``, is 0.
+
+    Arguments:
+        exponents: ``(k,)`` Lyapunov exponents.
+        stderr: ``(k,)`` their standard errors, or ``None``; a NaN one (a single block) zeroes by
+            ``resolution`` only.
+        resolution: exponents with ``|l| <= resolution`` are zero (``1 / t_total`` for a measured spectrum).
+
+    Returns:
+        ``(k,)`` float64 on the CPU.
+    """
+    lam = exponents.double().cpu()
+    zero = lam.abs() <= resolution
+    if stderr is not None:
+        zero |= lam.abs() <= ZERO_STDERRS * stderr.double().cpu()
+    return torch.where(zero, torch.zeros_like(lam), lam)
+
+
+def kaplan_yorke_dimension(exponents: torch.Tensor, stderr: torch.Tensor | None = None, resolution: float = 0.0) -> float:
     """``j + S_j / |l_{j+1}|`` for exponents sorted in decreasing order, ``S_j`` the largest non-negative
     partial sum (Kaplan & Yorke 1979); 0 when ``l_1 < 0``, the count of exponents when every partial sum is
     non-negative.
 
     Arguments:
         exponents: ``(k,)`` Lyapunov exponents, in any order.
+        stderr: ``(k,)`` their standard errors: exponents within ``ZERO_STDERRS`` of them of zero count as
+            zero first (a limit cycle's ``-0.0005 ± 0.0012`` is 0, so its dimension is 1, not 0). ``None``: the
+            exponents as given.
+        resolution: exponents with ``|l| <= resolution`` count as zero too (see :func:`decide_exponents`).
 
     Returns:
         the Kaplan-Yorke (Lyapunov) dimension; only a lower bound when ``k`` is less than the state dimension
-        and every partial sum is non-negative.
+        and every partial sum is non-negative (see :attr:`LyapunovSpectrum.kaplan_yorke_is_bound`).
     """
-    lam = torch.sort(exponents.double().cpu(), descending=True).values
+    lam = torch.sort(decide_exponents(exponents, stderr, resolution), descending=True).values
     sums = torch.cumsum(lam, 0)
     nonneg = (sums >= 0).nonzero().flatten()
     if nonneg.numel() == 0:
@@ -323,12 +380,18 @@ def _spectra(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor, h: float,
         rates = block_rates[:, mine].reshape(-1, k)
         count = rates.shape[0]
         stderr = rates.std(0, correction=1) / math.sqrt(count) if count > 1 else torch.full_like(exponents, float("nan"))
-        lam = exponents.double().cpu()
+        resolution = 1.0 / elapsed  # per unit time (a map: per iteration), as the exponents
+        lam = decide_exponents(exponents, stderr, resolution)
+        dimension = kaplan_yorke_dimension(lam)
         results.append(LyapunovSpectrum(
             exponents=exponents, stderr=stderr, per_state=per_state,
             times=torch.tensor(times, dtype=torch.float64), running=running_all[:, p].clone(),
-            kaplan_yorke_dimension=kaplan_yorke_dimension(lam), entropy=float(lam.clamp_min(0).sum()),
+            kaplan_yorke_dimension=dimension, entropy=float(lam.clamp_min(0).sum()),
             is_map=is_map, time_step=map_dt if is_map else h, n=n,
+            # every partial sum non-negative: the dimension reached k, and the n - k exponents not computed
+            # could raise it further
+            kaplan_yorke_is_bound=k < n and dimension == k,
+            kaplan_yorke_raw=kaplan_yorke_dimension(exponents), resolution=resolution,
             metadata={"system": names[p], "t_transient": n_transient * h, "t_total": elapsed,
                       "qr_interval": interval, "t_transient_vectors": n_vec * interval,
                       "method": None if is_map else method, "initial_states": B, "n_blocks": n_blocks}))

@@ -1,5 +1,5 @@
 """Gradients: how ``d x_T / d x_{T-k}`` vanishes or explodes with the lag, for flows and their discretizations."""
 
-from ._propagation import GradientPropagation, gradient_propagation, state_parts
+from ._propagation import RATE_BAND, GradientPropagation, gradient_propagation, state_parts
 
-__all__ = ["GradientPropagation", "gradient_propagation", "state_parts"]
+__all__ = ["RATE_BAND", "GradientPropagation", "gradient_propagation", "state_parts"]

@@ -22,6 +22,16 @@ from .._tangent import TangentStepper, tangent_problem
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+#: The one definition of the regimes (:attr:`GradientPropagation.regime`), used by the summary, the CLI, the
+#: report and the gallery: **exploding** when the fitted rate is above ``+RATE_BAND`` *and* the mean log norm
+#: at the horizon is above 0 (norm > 1); **vanishing** when the rate is below ``-RATE_BAND`` *and* the norm at
+#: the horizon is below 1; **neither** otherwise. The band, per unit time (per iteration for a map without
+#: ``dt``): a rate of 0.05 takes 20 time constants to change the norm by a factor e, too slow to matter over
+#: the horizons analysed (tens of time constants); within it the sign is no more than the fit's noise (a
+#: rate of -0.0038 is not "vanishing"). The norm condition: a norm still above 1 at the horizon has not
+#: vanished, whatever its late slope (transient growth of a non-normal product), and one below 1 has not
+#: exploded.
+RATE_BAND = 0.05
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -40,6 +50,8 @@ class GradientPropagation(Result):
         fit_from: the smallest lag time used in the fit.
         part: which block of the state: name (``"h"``, ``"c"``...) or ``"all"``.
         is_map: a map (``True``) or a flow's scheme (``False``).
+
+    :attr:`regime` says "exploding", "vanishing" or "neither" by the rule stated at ``RATE_BAND``.
     """
 
     lags: torch.Tensor
@@ -71,8 +83,19 @@ class GradientPropagation(Result):
         """``(L,)`` the mean over initial states of ``log ||d x_T / d x_{T-k}||`` (the curve the rate fits)."""
         return self.log_norms.mean(0)
 
+    @property
+    def regime(self) -> str:
+        """``"exploding"``, ``"vanishing"`` or ``"neither"``, from the rate and the norm reached at the horizon
+        (the rule and its thresholds are stated at ``RATE_BAND``)."""
+        end = float(self.mean_log_norm()[-1])  # log of the (geometric mean) norm at the horizon
+        if self.rate > RATE_BAND and end > 0:
+            return "exploding"
+        if self.rate < -RATE_BAND and end < 0:
+            return "vanishing"
+        return "neither"
+
     def summary(self) -> str:
-        kind = "exploding" if self.rate > 0 else "vanishing"
+        kind = self.regime
         unit = "per iteration" if self.metadata.get("dt") is None else "per unit time"
         # the mean norm from the logarithms (log-sum-exp), printed as mantissa and exponent so that a norm
         # beyond float64 (3^1000) still prints
