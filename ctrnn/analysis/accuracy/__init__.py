@@ -3,5 +3,5 @@
 from ._discretization_error import (SLOPE_AGREEMENT, DiscretizationError, discretization_error, fitted_order,
                                     is_asymptotic, successive_slopes)
 
-__all__ = ["SLOPE_AGREEMENT", "DiscretizationError", "discretization_error", "fitted_order", "is_asymptotic",
+__all__ = ["DiscretizationError", "SLOPE_AGREEMENT", "discretization_error", "fitted_order", "is_asymptotic",
            "successive_slopes"]

@@ -4,5 +4,5 @@ from ._lyapunov import (ZERO_STDERRS, LyapunovSpectrum, kaplan_yorke_dimension, 
                         lyapunov_spectrum)
 from ._sweep import Sweep, sweep
 
-__all__ = ["ZERO_STDERRS", "LyapunovSpectrum", "Sweep", "kaplan_yorke_dimension", "largest_lyapunov_exponent", "lyapunov_spectra",
-           "lyapunov_spectrum", "sweep"]
+__all__ = ["LyapunovSpectrum", "Sweep", "ZERO_STDERRS", "kaplan_yorke_dimension", "largest_lyapunov_exponent",
+           "lyapunov_spectra", "lyapunov_spectrum", "sweep"]

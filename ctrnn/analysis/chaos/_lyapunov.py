@@ -89,7 +89,7 @@ class LyapunovSpectrum(Result):
 
     def decided(self) -> torch.Tensor:
         """``(k,)`` the exponents as decided with their error bars: those within ``ZERO_STDERRS`` standard
-        errors of zero, or within :attr:`resolution`, set to exactly 0 (float64, CPU)."""
+        errors of zero, or within ``resolution``, set to exactly 0 (float64, CPU)."""
         return decide_exponents(self.exponents, self.stderr, self.resolution)
 
     def kaplan_yorke_text(self, digits: int = 4) -> str:
@@ -150,11 +150,11 @@ def kaplan_yorke_dimension(exponents: torch.Tensor, stderr: torch.Tensor | None 
         stderr: ``(k,)`` their standard errors: exponents within ``ZERO_STDERRS`` of them of zero count as
             zero first (a limit cycle's ``-0.0005 ± 0.0012`` is 0, so its dimension is 1, not 0). ``None``: the
             exponents as given.
-        resolution: exponents with ``|l| <= resolution`` count as zero too (see :func:`decide_exponents`).
+        resolution: exponents with ``|l| <= resolution`` count as zero too (see ``decide_exponents``).
 
     Returns:
         the Kaplan-Yorke (Lyapunov) dimension; only a lower bound when ``k`` is less than the state dimension
-        and every partial sum is non-negative (see :attr:`LyapunovSpectrum.kaplan_yorke_is_bound`).
+        and every partial sum is non-negative (see ``kaplan_yorke_is_bound``).
     """
     lam = torch.sort(decide_exponents(exponents, stderr, resolution), descending=True).values
     sums = torch.cumsum(lam, 0)

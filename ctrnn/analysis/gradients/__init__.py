@@ -2,4 +2,4 @@
 
 from ._propagation import RATE_BAND, GradientPropagation, gradient_propagation, state_parts
 
-__all__ = ["RATE_BAND", "GradientPropagation", "gradient_propagation", "state_parts"]
+__all__ = ["GradientPropagation", "RATE_BAND", "gradient_propagation", "state_parts"]
