@@ -74,17 +74,29 @@ class Shared:
         """Whether any option that changes the config (or --force) was given."""
         return bool(self.sets or self.flags or self.config) or self.force
 
-    def resolve(self, defaults: dict[str, Any], config: Path | None = None) -> dict[str, Any]:
+    def resolve(self, defaults: dict[str, Any], config: Path | None = None,
+                model_file: Path | None = None) -> dict[str, Any]:
         """The run's config: ``defaults`` < ``--config`` (or ``config``) < ``--set`` < the flags. The model's
-        parameters are filled in, so the config alone reproduces the run; tensors made without a dtype follow
-        ``--dtype``."""
+        parameters are filled in, so the config alone reproduces the run; with ``model_file`` (``--model-file``)
+        the model section records that file (path, SHA-256, class and config) instead, never the defaults.
+        Tensors made without a dtype follow ``--dtype``."""
         from ctrnn.config import resolve
-        from ctrnn.setup import check_input_kind, model_config
+        from ctrnn.setup import check_input_kind, model_config, model_file_section
 
+        if model_file is not None:  # a model option next to the file would be silently ignored: refuse it
+            given = [k for k in self.flags if k.startswith("model.")] + [
+                s.split("=", 1)[0].strip() for s in self.sets or [] if s.strip().startswith("model.")]
+            if given:
+                raise ValueError(f"--model-file takes the model from the file; drop {given[0]} (--model / "
+                                 "--set model.*), or drop --model-file")
         cfg = resolve(defaults, config or self.config, self.flags, self.sets or [], free_sections=("model",))
         if "input" in cfg:
             check_input_kind(cfg["input"]["kind"])
-        if "model" in cfg:
+        if model_file is not None:
+            cfg["model"] = model_file_section(model_file)
+        elif "model" in cfg:
+            if "file" in cfg["model"] and "model.kind" not in self.flags:
+                cfg["model"].pop("kind", None)  # the defaults' kind: a config that recorded a file names no kind
             cfg["model"] = model_config(cfg["model"])
         use_torch(cfg)
         return cfg

@@ -25,9 +25,9 @@ def report(opts: Shared, model_file: ModelFileOpt = None, quick: QuickOpt = Fals
     from ctrnn.setup import build_model_and_states, constant_input
 
     folder = opts.folder("report")
-    cfg = opts.resolve(DEFAULTS)
+    cfg = opts.resolve(DEFAULTS, model_file=model_file)  # records the file, not the defaults
     spec = cfg["report"]
-    system, x0 = build_model_and_states(cfg, spec["batch"], spec["x0_scale"], model_file=model_file)
+    system, x0 = build_model_and_states(cfg, spec["batch"], spec["x0_scale"])
     folder.create(cfg)
     html = folder.file("report.html")
     ctrnn.report(system, html, x0=x0, inputs=constant_input(spec["input"], system), seed=cfg["seed"], quick=quick,

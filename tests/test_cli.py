@@ -291,3 +291,30 @@ def test_which_errors_are_the_users(tmp_path, monkeypatch, exc, line):
         assert result.output.startswith("ctrnn hit an internal error")
     else:
         assert result.exit_code == 2 and result.output.splitlines() == [line], result.output
+
+
+def test_a_model_file_is_recorded_and_rerun_from_the_config(tmp_path):
+    """--model-file is recorded in config.toml (path, SHA-256, the file's class and config), never as the
+    default [model] kind = "rate", n = 128; the config reruns the same file and refuses it once it changed."""
+    import tomllib
+
+    from ctrnn.setup import file_sha256
+
+    assert run("simulate", "--n", "5", "--t-end", "2", "--seed", "3", "--out", tmp_path / "s", "-q").exit_code == 0
+    model_file = tmp_path / "s" / "model.safetensors"
+    for verb, extra in (("fixed-points", ["--starts", "16"]), ("lyapunov", ["--set", "lyapunov.t_total=5.0",
+                                                                           "--set", "lyapunov.t_transient=1.0"])):
+        result = run(verb, "--model-file", model_file, *extra, "--out", tmp_path / verb, "-q")
+        assert result.exit_code == 0, result.output
+        model = tomllib.loads((tmp_path / verb / "config.toml").read_text())["model"]
+        assert model["file"] == str(model_file.resolve()) and model["sha256"] == file_sha256(model_file)
+        assert model["class"] == "RateRNN" and model["config"]["n"] == 5 and "kind" not in model
+    again = run("fixed-points", "--config", tmp_path / "fixed-points" / "config.toml", "--out", tmp_path / "re", "-q")
+    assert again.exit_code == 0, again.output
+    first, second = (ctrnn.load(tmp_path / d / "fixed_points.safetensors") for d in ("fixed-points", "re"))
+    assert torch.equal(first.points, second.points)  # the same network, not a default n = 128 one
+    result = run("fixed-points", "--model-file", model_file, "--model", "beer", "--out", tmp_path / "both")
+    assert result.exit_code == 2 and "--model-file takes the model from the file; drop model.kind" in result.output
+    model_file.write_bytes(model_file.read_bytes() + b" ")  # the file changes after the run
+    changed = run("fixed-points", "--config", tmp_path / "fixed-points" / "config.toml", "--out", tmp_path / "c")
+    assert changed.exit_code == 2 and "has changed since this config recorded it" in changed.output
