@@ -6,7 +6,7 @@ from cli._defaults import ANALYSIS_DEFAULTS
 from cli._options import ModelFileOpt, ModelOpt, Shared, shared_options
 
 
-@shared_options(ModelOpt)
+@shared_options(ModelOpt, defaults=ANALYSIS_DEFAULTS)
 def cycles(opts: Shared, model_file: ModelFileOpt = None) -> None:
     """Find the limit cycle reached from a random start: its period, orbit and Floquet multipliers."""
     import ctrnn

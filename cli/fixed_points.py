@@ -19,7 +19,7 @@ SweepInput = flag("sweep.input", str, "START:STOP:COUNT: follow the fixed points
 Basins = Annotated[bool, typer.Option("--basins", help="Also map the stable points' basins on the PCA plane.")]
 
 
-@shared_options(ModelOpt, Starts, SweepInput)
+@shared_options(ModelOpt, Starts, SweepInput, defaults=ANALYSIS_DEFAULTS)
 def fixed_points(opts: Shared, model_file: ModelFileOpt = None, with_basins: Basins = False) -> None:
     """Find fixed and slow points from starts sampled on trajectories; write them with their spectra and plots
     (and, on request, their basins and their branches as an input is swept)."""

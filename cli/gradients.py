@@ -16,7 +16,7 @@ Scheme = flag("gradients.scheme", str, "auto (each model's standard update), flo
               "the step is gradients.step.")
 
 
-@shared_options(ModelOpt, Horizon, Compare, Scheme)
+@shared_options(ModelOpt, Horizon, Compare, Scheme, defaults=LYAPUNOV_DEFAULTS)
 def gradients(opts: Shared, model_file: ModelFileOpt = None) -> None:
     """Gradient propagation: norms and singular values of d x_T / d x_(T-k) against the lag, with the fitted rate."""
     import ctrnn

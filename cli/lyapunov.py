@@ -10,7 +10,7 @@ K = flag("lyapunov.k", int, "Number of exponents (default: all n).")
 TTotal = flag("lyapunov.t_total", float, "Averaging time (iterations for a map).")
 
 
-@shared_options(ModelOpt, K, TTotal)
+@shared_options(ModelOpt, K, TTotal, defaults=LYAPUNOV_DEFAULTS)
 def lyapunov(opts: Shared, model_file: ModelFileOpt = None) -> None:
     """Lyapunov spectrum of a model or map: exponents with standard errors, Kaplan-Yorke dimension, entropy."""
     import ctrnn

@@ -16,7 +16,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-@shared_options(ModelOpt)
+@shared_options(ModelOpt, defaults=DEFAULTS)
 def report(opts: Shared, model_file: ModelFileOpt = None, quick: QuickOpt = False, pdf: PdfOpt = False) -> None:
     """Analyse a model or a saved map end to end and write one self-contained HTML report (trajectories, phase
     portrait or principal components, fixed points, cycles, basins, eigenvalues, Lyapunov spectrum, gradients,

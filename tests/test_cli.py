@@ -318,3 +318,24 @@ def test_a_model_file_is_recorded_and_rerun_from_the_config(tmp_path):
     model_file.write_bytes(model_file.read_bytes() + b" ")  # the file changes after the run
     changed = run("fixed-points", "--config", tmp_path / "fixed-points" / "config.toml", "--out", tmp_path / "c")
     assert changed.exit_code == 2 and "has changed since this config recorded it" in changed.output
+
+
+def test_version_defaults_in_help_and_keys():
+    """--version prints the version; every verb's --help shows its flags' real defaults (the config's, not
+    None); --keys lists every config key with its default, including the chosen model's parameters."""
+    from cli._app import VERBS
+
+    version = run("--version")
+    assert version.exit_code == 0 and version.output.startswith(f"ctrnn {ctrnn.__version__}")
+    wide = CliRunner(env={"COLUMNS": "300"})
+    for verb in set(VERBS) - {"models", "version"}:
+        result = wide.invoke(app, [verb, "--help"])
+        assert result.exit_code == 0 and "--keys" in result.output, verb
+        if verb != "run":
+            assert "(default: 0)" in result.output and '(default: "float64")' in result.output, verb
+    assert "Number of units (rate model). (default: 128)" in wide.invoke(app, ["simulate", "--help"]).output
+    keys = run("simulate", "--model", "lorenz", "--keys")
+    assert keys.exit_code == 0 and "model.rho = 28.0" in keys.output and "simulation.t_end = 100.0" in keys.output
+    assert "simulation.step_size = unset" in keys.output
+    gallery = run("run", "lorenz", "--keys")
+    assert gallery.exit_code == 0 and "settings.rho = 28.0" in gallery.output
