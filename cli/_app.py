@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -24,9 +24,19 @@ app = typer.Typer(help="ctrnn: recurrent networks as dynamical systems dx/dt = f
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        info.version()
+        raise typer.Exit()
+
+
 @app.callback()
-def main_callback() -> None:
-    """Simulate, discretize and analyse continuous-time recurrent networks."""
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                          help="Print the versions of ctrnn, torch and torchdiffeq and exit.")] = False,
+) -> None:
+    """Simulate, discretize and analyse continuous-time recurrent networks. `ctrnn VERB --keys` lists the config
+    keys a verb takes (for --set and --config) with their defaults."""
 
 
 def user_error(exc: BaseException) -> bool:

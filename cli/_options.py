@@ -8,6 +8,7 @@ its config by hand.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import Callable
@@ -52,9 +53,11 @@ _SHARED = [  # name, type with its option, default: the other parameters @shared
     ("sets", Annotated[list[str] | None, typer.Option("--set", help="Override any config key: section.key=value "
                                                        "(TOML value).")], None),
     ("out", Annotated[Path | None, typer.Option("--out", help="Output folder (refused if it exists, unless "
-                                                "--force).")], None),
+                                                "--force). (default: results/VERB)")], None),
     ("force", Annotated[bool, typer.Option("--force", help="Overwrite an existing output folder.")], False),
     ("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors; no progress bar.")], False),
+    ("keys", Annotated[bool, typer.Option("--keys", help="List every config key this verb takes (for --set and "
+                                          "--config) with its value after the options given, and exit.")], False),
 ]
 
 
@@ -67,6 +70,7 @@ class Shared:
     force: bool = False
     quiet: bool = False
     config: Path | None = None
+    keys: bool = False
     #: the flags given (``--seed``, ``--device``, ``--dtype`` and the verb's own), by config key (see :func:`flag`)
     flags: dict[str, Any] = field(default_factory=dict)
 
@@ -74,17 +78,29 @@ class Shared:
         """Whether any option that changes the config (or --force) was given."""
         return bool(self.sets or self.flags or self.config) or self.force
 
-    def resolve(self, defaults: dict[str, Any], config: Path | None = None) -> dict[str, Any]:
+    def resolve(self, defaults: dict[str, Any], config: Path | None = None,
+                model_file: Path | None = None) -> dict[str, Any]:
         """The run's config: ``defaults`` < ``--config`` (or ``config``) < ``--set`` < the flags. The model's
-        parameters are filled in, so the config alone reproduces the run; tensors made without a dtype follow
-        ``--dtype``."""
+        parameters are filled in, so the config alone reproduces the run; with ``model_file`` (``--model-file``)
+        the model section records that file (path, SHA-256, class and config) instead, never the defaults.
+        Tensors made without a dtype follow ``--dtype``."""
         from ctrnn.config import resolve
-        from ctrnn.setup import check_input_kind, model_config
+        from ctrnn.setup import check_input_kind, model_config, model_file_section
 
+        if model_file is not None:  # a model option next to the file would be silently ignored: refuse it
+            given = [k for k in self.flags if k.startswith("model.")] + [
+                s.split("=", 1)[0].strip() for s in self.sets or [] if s.strip().startswith("model.")]
+            if given:
+                raise ValueError(f"--model-file takes the model from the file; drop {given[0]} (--model / "
+                                 "--set model.*), or drop --model-file")
         cfg = resolve(defaults, config or self.config, self.flags, self.sets or [], free_sections=("model",))
         if "input" in cfg:
             check_input_kind(cfg["input"]["kind"])
-        if "model" in cfg:
+        if model_file is not None:
+            cfg["model"] = model_file_section(model_file)
+        elif "model" in cfg:
+            if "file" in cfg["model"] and "model.kind" not in self.flags:
+                cfg["model"].pop("kind", None)  # the defaults' kind: a config that recorded a file names no kind
             cfg["model"] = model_config(cfg["model"])
         use_torch(cfg)
         return cfg
@@ -105,12 +121,70 @@ def use_torch(cfg: dict[str, Any]) -> None:
     torch.set_default_dtype(resolve_torch(cfg["device"], cfg["dtype"])[1])
 
 
-def shared_options(*flags: Any, config: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def dotted_items(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``(section.key, value)`` for every plain value of a nested config, in order."""
+    items: list[tuple[str, Any]] = []
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            items += dotted_items(value, f"{prefix}{key}.")
+        else:
+            items.append((f"{prefix}{key}", value))
+    return items
+
+
+def toml_value(value: Any) -> str:
+    """``value`` as the TOML literal ``--set`` takes (``unset`` for ``None``, which TOML cannot spell)."""
+    import tomli_w
+
+    return "unset" if value is None else tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
+
+
+def print_keys(cfg: dict[str, Any]) -> None:
+    """One line ``section.key = value`` per config key (what ``--keys`` prints)."""
+    for dotted, value in dotted_items(cfg):
+        typer.echo(f"{dotted} = {toml_value(value)}")
+
+
+def _default_of(defaults: dict[str, Any], dotted: str) -> Any:
+    """The default of config key ``dotted``; a model parameter's is the default model's (``ctrnn models``)."""
+    from ctrnn.systems import model_parameters
+
+    node: Any = defaults
+    parts = dotted.split(".")
+    if parts[0] == "model" and len(parts) == 2 and parts[1] != "kind":
+        return model_parameters(defaults["model"]["kind"]).get(parts[1])
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _with_default(kind: Any, default: Any) -> Any:
+    """The option type ``kind`` (an ``Annotated``) with ``(default: X)`` at the end of its help: a flag's Python
+    default is ``None`` (not given: the config decides), so Typer cannot show the real one."""
+    if default is None or default == []:
+        return kind
+    metadata = []
+    for meta in kind.__metadata__:
+        if isinstance(meta, typer.models.OptionInfo):
+            meta = copy.copy(meta)
+            meta.help = f"{meta.help} (default: {toml_value(default)})"  # [..] would be read as rich markup
+        metadata.append(meta)
+    return Annotated[(kind.__origin__, *metadata)]
+
+
+def shared_options(*flags: Any, config: bool = True,
+                   defaults: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a verb ``fn(opts: Shared, ...)`` the options ``flags`` (made by :func:`flag`) and the shared ones
     (without ``--config`` when ``config`` is false). Typer sees the flags, then the verb's own parameters, then
-    the shared options; the flags given reach the verb as ``opts.flags``, which ``opts.resolve`` applies."""
+    the shared options; the flags given reach the verb as ``opts.flags``, which ``opts.resolve`` applies.
+    ``defaults`` (the verb's config defaults) puts each flag's default in ``--help`` and answers ``--keys``
+    (a verb without them handles ``opts.keys`` itself)."""
     keys = {key.dotted.replace(".", "__"): (kind, key) for kind in (*flags, *_SHARED_FLAGS)
             for key in kind.__metadata__ if isinstance(key, Key)}
+    if defaults is not None:
+        keys = {name: (_with_default(kind, _default_of(defaults, key.dotted)), key) for name, (kind, key) in keys.items()}
     keyword = inspect.Parameter.KEYWORD_ONLY
     first = [inspect.Parameter(name, keyword, annotation=kind, default=None) for name, (kind, _) in keys.items()]
     last = [inspect.Parameter(name, keyword, annotation=kind, default=default)
@@ -126,6 +200,9 @@ def shared_options(*flags: Any, config: bool = True) -> Callable[[Callable[..., 
             opts = Shared(**{p.name: kwargs.pop(p.name) for p in last},
                           flags={key.dotted: value if key.convert is None else key.convert(value, key.option)
                                  for key, value in given.items() if value is not None})
+            if opts.keys and defaults is not None:
+                print_keys(opts.resolve(defaults))
+                return None
             return fn(opts, **kwargs)
 
         params = first + own + last

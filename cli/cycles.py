@@ -6,18 +6,18 @@ from cli._defaults import ANALYSIS_DEFAULTS
 from cli._options import ModelFileOpt, ModelOpt, Shared, shared_options
 
 
-@shared_options(ModelOpt)
+@shared_options(ModelOpt, defaults=ANALYSIS_DEFAULTS)
 def cycles(opts: Shared, model_file: ModelFileOpt = None) -> None:
     """Find the limit cycle reached from a random start: its period, orbit and Floquet multipliers."""
     import ctrnn
     from ctrnn.setup import build_model_and_states, constant_input
 
     folder = opts.folder("cycles")
-    cfg = opts.resolve(ANALYSIS_DEFAULTS)
+    cfg = opts.resolve(ANALYSIS_DEFAULTS, model_file=model_file)  # records the file, not the defaults
     spec = cfg["search"]
-    obj, x0 = build_model_and_states(cfg, 1, spec["x0_scale"], model_file=model_file)
+    obj, x0 = build_model_and_states(cfg, 1, spec["x0_scale"])
     if not isinstance(obj, ctrnn.System):
-        raise ValueError(f"cycles takes a continuous-time model (a System); {model_file} holds a discrete map, whose "
+        raise ValueError(f"cycles takes a continuous-time model (a System); {cfg['model']['file']} holds a discrete map, whose "
                          "periodic orbits are fixed points of its iterates (see fixed-points)")
     u = constant_input(spec["input"], obj)
     folder.create(cfg)

@@ -24,7 +24,7 @@ Dt = flag("discretize.dt", float, "Step of the map (time constants).")
 TEnd = flag("discretize.t_end", float, "Span of the error study.")
 
 
-@shared_options(ModelOpt, Scheme, Dt, TEnd)
+@shared_options(ModelOpt, Scheme, Dt, TEnd, defaults=DEFAULTS)
 def discretize(opts: Shared) -> None:
     """Discretize a model: write the map's parameters, the error of every scheme against the continuous
     solution (with fitted orders) and plots of both."""

@@ -19,7 +19,7 @@ SweepInput = flag("sweep.input", str, "START:STOP:COUNT: follow the fixed points
 Basins = Annotated[bool, typer.Option("--basins", help="Also map the stable points' basins on the PCA plane.")]
 
 
-@shared_options(ModelOpt, Starts, SweepInput)
+@shared_options(ModelOpt, Starts, SweepInput, defaults=ANALYSIS_DEFAULTS)
 def fixed_points(opts: Shared, model_file: ModelFileOpt = None, with_basins: Basins = False) -> None:
     """Find fixed and slow points from starts on and around trajectories; write them with their spectra and plots
     (and, on request, their basins and their branches as an input is swept)."""
@@ -30,13 +30,13 @@ def fixed_points(opts: Shared, model_file: ModelFileOpt = None, with_basins: Bas
     from ctrnn.setup import build_model_and_states, constant_input
 
     folder = opts.folder("fixed-points")
-    cfg = opts.resolve(ANALYSIS_DEFAULTS)
+    cfg = opts.resolve(ANALYSIS_DEFAULTS, model_file=model_file)  # records the file, not the defaults
     spec, sweep = cfg["search"], cfg["sweep"]["input"]
     if spec["starts"] < 1 or spec["batch"] < 1:
         raise ValueError("search.starts and search.batch must be >= 1")
     if sweep and len(sweep) != 3:
         raise ValueError(f"sweep.input must be [start, stop, count], got {sweep}")
-    obj, x0 = build_model_and_states(cfg, spec["batch"], spec["x0_scale"], model_file=model_file)
+    obj, x0 = build_model_and_states(cfg, spec["batch"], spec["x0_scale"])
     if with_basins and (not isinstance(obj, ctrnn.System) or obj.state_dim < 2):
         raise ValueError("--basins needs a flow (a model, not a map) with at least two state variables")
     if sweep and obj.input_dim == 0:

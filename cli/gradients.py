@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cli._defaults import LYAPUNOV_DEFAULTS
 from cli._options import ModelFileOpt, ModelOpt, Shared, flag, shared_options
 from cli._parse import parse_list
@@ -14,20 +16,23 @@ Scheme = flag("gradients.scheme", str, "auto (each model's standard update), flo
               "the step is gradients.step.")
 
 
-@shared_options(ModelOpt, Horizon, Compare, Scheme)
+@shared_options(ModelOpt, Horizon, Compare, Scheme, defaults=LYAPUNOV_DEFAULTS)
 def gradients(opts: Shared, model_file: ModelFileOpt = None) -> None:
     """Gradient propagation: norms and singular values of d x_T / d x_(T-k) against the lag, with the fitted rate."""
     import ctrnn
     from ctrnn.setup import NATURAL_SCHEMES, build_model_and_states, gradient_results
 
     folder = opts.folder("gradients")
-    cfg = opts.resolve(LYAPUNOV_DEFAULTS)
+    cfg = opts.resolve(LYAPUNOV_DEFAULTS, model_file=model_file)  # records the file, not the defaults
     spec, lspec = cfg["gradients"], cfg["lyapunov"]
-    names = spec["compare"] or [cfg["model"]["kind"] if model_file is None else model_file.stem]
+    from_file = "file" in cfg["model"]  # --model-file, or a config that recorded one
+    if from_file and spec["compare"]:
+        raise ValueError("--compare takes built-in model names; drop --model-file (or --compare)")
+    names = spec["compare"] or [Path(cfg["model"]["file"]).stem if from_file else cfg["model"]["kind"]]
     targets = {}
     for name in names:  # every model is built before any file is written
-        if model_file is not None and len(names) == 1:
-            obj, x0 = build_model_and_states(cfg, lspec["batch"], lspec["x0_scale"], model_file=model_file)
+        if from_file:
+            obj, x0 = build_model_and_states(cfg, lspec["batch"], lspec["x0_scale"])
         else:  # the config's model parameters are for its own model only
             params = cfg["model"] if name == cfg["model"]["kind"] else {"kind": name}
             obj, x0 = build_model_and_states({**cfg, "model": params}, lspec["batch"], lspec["x0_scale"])

@@ -16,7 +16,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-@shared_options(ModelOpt)
+@shared_options(ModelOpt, defaults=DEFAULTS)
 def report(opts: Shared, model_file: ModelFileOpt = None, quick: QuickOpt = False, pdf: PdfOpt = False) -> None:
     """Analyse a model or a saved map end to end and write one self-contained HTML report (trajectories, phase
     portrait or principal components, fixed points, cycles, basins, eigenvalues, Lyapunov spectrum, gradients,
@@ -25,9 +25,9 @@ def report(opts: Shared, model_file: ModelFileOpt = None, quick: QuickOpt = Fals
     from ctrnn.setup import build_model_and_states, constant_input
 
     folder = opts.folder("report")
-    cfg = opts.resolve(DEFAULTS)
+    cfg = opts.resolve(DEFAULTS, model_file=model_file)  # records the file, not the defaults
     spec = cfg["report"]
-    system, x0 = build_model_and_states(cfg, spec["batch"], spec["x0_scale"], model_file=model_file)
+    system, x0 = build_model_and_states(cfg, spec["batch"], spec["x0_scale"])
     folder.create(cfg)
     html = folder.file("report.html")
     ctrnn.report(system, html, x0=x0, inputs=constant_input(spec["input"], system), seed=cfg["seed"], quick=quick,

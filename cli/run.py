@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli._options import PdfOpt, QuickOpt, Shared, shared_options, use_torch
+from cli._options import PdfOpt, QuickOpt, Shared, print_keys, shared_options, use_torch
 from cli._run_folder import command_line
 
 
@@ -32,6 +32,9 @@ def run(
         raise ValueError(f"name an experiment: {', '.join(gallery)} (or a path to a .toml file); --list describes them")
     sets = opts.sets or []  # the flags are --seed, --device and --dtype
     experiment, cfg = simulations.resolve(name, quick=quick, sets=sets, flags=opts.flags)  # errors before any folder
+    if opts.keys:  # the experiment's own keys: its config is the schema
+        print_keys({k: v for k, v in cfg.items() if k != "quick"})
+        return
     use_torch(cfg)
     folder = opts.folder("run", default=experiment).create(None)  # the gallery writes its own config.json
     folder.written += simulations.run(name, folder.path, quick=quick, sets=sets, flags=opts.flags, pdf=pdf,

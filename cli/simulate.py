@@ -31,7 +31,7 @@ StepSize = flag("simulation.step_size", float, "Step of fixed-step methods.")
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out from its config.toml.")]
 
 
-@shared_options(ModelOpt, N, G, TEnd, DtOut, Batch, Method, Rtol, Atol, StepSize)
+@shared_options(ModelOpt, N, G, TEnd, DtOut, Batch, Method, Rtol, Atol, StepSize, defaults=DEFAULTS)
 def simulate(opts: Shared, resume: Resume = False) -> None:
     """Simulate a model from random initial states; write the trajectory, the model, plots and the resolved config.
 

@@ -17,7 +17,7 @@ Seeds = flag("sweep.seeds", int, "Number of networks (seeds 0..S-1) per value.",
 Resume = Annotated[bool, typer.Option("--resume", help="Continue a sweep in --out, skipping finished runs.")]
 
 
-@shared_options(ModelOpt, Parameter, Values, Seeds)
+@shared_options(ModelOpt, Parameter, Values, Seeds, defaults=LYAPUNOV_DEFAULTS)
 def sweep(opts: Shared, resume: Resume = False) -> None:
     """Sweep a model parameter (default: the gain g of a random rate network) and measure the largest exponent,
     entropy and Kaplan-Yorke dimension at each value, over several networks. Writes each run as it finishes."""

@@ -9,6 +9,7 @@ Randomness comes only from explicit seeds: no global RNG state is touched.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,12 @@ from ._validation import default_dtype  # public here: the gallery runs each exp
 from .analysis import gradient_propagation, state_parts
 from .discretize import DiscreteMap, map_time_step
 from .inputs import Constant, Input, pulse, step
-from .io import load
+from .io import load, read
 from .systems import System, build_system, model_parameters
 
 __all__ = ["DTYPES", "INPUT_KINDS", "NATURAL_SCHEMES", "build_input", "build_model", "build_model_and_states",
-           "check_input_kind", "constant_input", "default_dtype", "gradient_results", "model_config",
-           "natural_scheme", "place", "random_states", "resolve_torch"]
+           "check_input_kind", "constant_input", "default_dtype", "file_sha256", "gradient_results", "model_config",
+           "model_file_section", "natural_scheme", "place", "random_states", "resolve_torch"]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: the kinds of input an ``input`` section describes (see :func:`build_input`)
@@ -106,19 +107,58 @@ def natural_scheme(kind: str) -> str:
     return NATURAL_SCHEMES[kind]
 
 
-def model_config(section: Mapping[str, Any]) -> dict[str, Any]:
-    """A config's ``model`` section with every parameter of its model filled in with its default, so that the
-    resolved config alone reproduces a run.
+#: the keys of a ``model`` section that records a model file (see :func:`model_file_section`)
+MODEL_FILE_KEYS = ("file", "sha256", "saved", "class", "config")
 
-    Arguments:
-        section: ``{"kind": name, **some parameters}``.
 
-    Returns:
-        ``{"kind": name, **all parameters}``.
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, as hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_file_section(path: str | Path) -> dict[str, Any]:
+    """The ``model`` section that records a saved model or map: its absolute path, the SHA-256 of its bytes, what
+    it holds (``saved``: ``"model"`` or ``"map"``) and the model's class and ``config()`` as the file stores them.
+    A config with this section rebuilds the run from that file (:func:`build_model_and_states` checks the hash),
+    never from a model's defaults.
 
     Raises:
-        ValueError: an unknown model name.
+        FileNotFoundError: no such file; ValueError: not a ctrnn model or map file.
     """
+    kind, _, meta = read(path)
+    if kind not in ("model", "map"):
+        raise ValueError(f"{path} holds a {kind} result, not a model or a map; give a model.safetensors or "
+                         "map.safetensors")
+    system = meta.get("system", {}) if kind == "map" else meta  # a map stores the model it discretizes
+    section = {"file": str(Path(path).resolve()), "sha256": file_sha256(path), "saved": kind,
+               "class": system.get("class", ""), "config": system.get("config") or {}}
+    return section
+
+
+def model_config(section: Mapping[str, Any]) -> dict[str, Any]:
+    """A config's ``model`` section with every parameter of its model filled in with its default, so that the
+    resolved config alone reproduces a run; a section that records a model file (``file``, see
+    :func:`model_file_section`) is kept as it is.
+
+    Arguments:
+        section: ``{"kind": name, **some parameters}``, or ``{"file": path, "sha256": ..., ...}``.
+
+    Returns:
+        ``{"kind": name, **all parameters}``, or the file's section.
+
+    Raises:
+        ValueError: an unknown model name; ConfigError: a file's section with other keys (a ``kind`` too).
+    """
+    if "file" in section:
+        extra = sorted(set(section) - set(MODEL_FILE_KEYS))
+        if extra:
+            raise ConfigError(f"model.file is set, so the model comes from that file: remove model.{extra[0]} "
+                              f"(a model section with a file takes only {', '.join(MODEL_FILE_KEYS)})")
+        return dict(section)
     kind = section["kind"]
     return {"kind": kind, **model_parameters(kind), **section}
 
@@ -153,10 +193,19 @@ def build_model_and_states(cfg: Mapping[str, Any], batch: int, scale: float, *,
     Returns:
         ``(model or map, x0)`` with ``x0`` of shape ``(batch, n)``.
 
+    A ``model`` section that records a file (``model.file``, as the CLI writes for ``--model-file``) loads that
+    file, after checking that its SHA-256 is still ``model.sha256``.
+
     Raises:
         ValueError: an unknown model, device or dtype, or a file that holds no model or map;
-        FileNotFoundError: ``model_file`` does not exist.
+        FileNotFoundError: ``model_file`` does not exist; ConfigError: the recorded file has changed.
     """
+    if model_file is None and "file" in cfg["model"]:
+        model_file = cfg["model"]["file"]
+        expected = cfg["model"].get("sha256")
+        if expected and file_sha256(model_file) != expected:
+            raise ConfigError(f"{model_file} has changed since this config recorded it (its sha256 differs); "
+                              f"to analyse it as it is now, pass --model-file {model_file} instead of the config")
     if model_file is None:
         obj = build_model(cfg)
     else:

@@ -291,3 +291,51 @@ def test_which_errors_are_the_users(tmp_path, monkeypatch, exc, line):
         assert result.output.startswith("ctrnn hit an internal error")
     else:
         assert result.exit_code == 2 and result.output.splitlines() == [line], result.output
+
+
+def test_a_model_file_is_recorded_and_rerun_from_the_config(tmp_path):
+    """--model-file is recorded in config.toml (path, SHA-256, the file's class and config), never as the
+    default [model] kind = "rate", n = 128; the config reruns the same file and refuses it once it changed."""
+    import tomllib
+
+    from ctrnn.setup import file_sha256
+
+    assert run("simulate", "--n", "5", "--t-end", "2", "--seed", "3", "--out", tmp_path / "s", "-q").exit_code == 0
+    model_file = tmp_path / "s" / "model.safetensors"
+    for verb, extra in (("fixed-points", ["--starts", "16"]), ("lyapunov", ["--set", "lyapunov.t_total=5.0",
+                                                                           "--set", "lyapunov.t_transient=1.0"])):
+        result = run(verb, "--model-file", model_file, *extra, "--out", tmp_path / verb, "-q")
+        assert result.exit_code == 0, result.output
+        model = tomllib.loads((tmp_path / verb / "config.toml").read_text())["model"]
+        assert model["file"] == str(model_file.resolve()) and model["sha256"] == file_sha256(model_file)
+        assert model["class"] == "RateRNN" and model["config"]["n"] == 5 and "kind" not in model
+    again = run("fixed-points", "--config", tmp_path / "fixed-points" / "config.toml", "--out", tmp_path / "re", "-q")
+    assert again.exit_code == 0, again.output
+    first, second = (ctrnn.load(tmp_path / d / "fixed_points.safetensors") for d in ("fixed-points", "re"))
+    assert torch.equal(first.points, second.points)  # the same network, not a default n = 128 one
+    result = run("fixed-points", "--model-file", model_file, "--model", "beer", "--out", tmp_path / "both")
+    assert result.exit_code == 2 and "--model-file takes the model from the file; drop model.kind" in result.output
+    model_file.write_bytes(model_file.read_bytes() + b" ")  # the file changes after the run
+    changed = run("fixed-points", "--config", tmp_path / "fixed-points" / "config.toml", "--out", tmp_path / "c")
+    assert changed.exit_code == 2 and "has changed since this config recorded it" in changed.output
+
+
+def test_version_defaults_in_help_and_keys():
+    """--version prints the version; every verb's --help shows its flags' real defaults (the config's, not
+    None); --keys lists every config key with its default, including the chosen model's parameters."""
+    from cli._app import VERBS
+
+    version = run("--version")
+    assert version.exit_code == 0 and version.output.startswith(f"ctrnn {ctrnn.__version__}")
+    wide = CliRunner(env={"COLUMNS": "300"})
+    for verb in set(VERBS) - {"models", "version"}:
+        result = wide.invoke(app, [verb, "--help"])
+        assert result.exit_code == 0 and "--keys" in result.output, verb
+        if verb != "run":
+            assert "(default: 0)" in result.output and '(default: "float64")' in result.output, verb
+    assert "Number of units (rate model). (default: 128)" in wide.invoke(app, ["simulate", "--help"]).output
+    keys = run("simulate", "--model", "lorenz", "--keys")
+    assert keys.exit_code == 0 and "model.rho = 28.0" in keys.output and "simulation.t_end = 100.0" in keys.output
+    assert "simulation.step_size = unset" in keys.output
+    gallery = run("run", "lorenz", "--keys")
+    assert gallery.exit_code == 0 and "settings.rho = 28.0" in gallery.output
