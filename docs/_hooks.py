@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import logging
 
-KNOWN_DOCSTRING_WARNINGS = [
-    # lyapunov_spectra's "Raises:" is prose ("As lyapunov_spectrum. A DivergenceError names ..."), not "Error: text"
-    ("ctrnn/analysis/chaos/_lyapunov.py", "Failed to get 'exception: description' pair from 'As "),
-    ("ctrnn/analysis/chaos/_lyapunov.py", "Failed to get 'exception: description' pair from '``batch_indices`` count"),
-]
+KNOWN_DOCSTRING_WARNINGS: list[tuple[str, str]] = []
 
 
 class _KnownWarnings(logging.Filter):

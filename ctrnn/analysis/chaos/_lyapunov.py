@@ -234,8 +234,9 @@ def lyapunov_spectra(models: Sequence[System | DiscreteMap], x0: Any, *, seeds: 
         One :class:`LyapunovSpectrum` per network, in order; ``metadata["stacked"]`` says how it was run.
 
     Raises:
-        As :func:`lyapunov_spectrum`. A :class:`~ctrnn.DivergenceError` names the network and its states; its
-        ``batch_indices`` count the rows of all networks' initial states in order.
+        ValueError: as :func:`lyapunov_spectrum` (bad states, inputs or options, ``dt`` / ``method`` for maps).
+        DivergenceError: a network blew up; it names the network and its states, and its ``batch_indices``
+            count the rows of all networks' initial states in order.
     """
     from ...discretize._stacked import stack_models
     from ...systems._stacked import stacking_obstacle

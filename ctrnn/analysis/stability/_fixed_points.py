@@ -80,8 +80,9 @@ def classify(eigenvalues: torch.Tensor, is_map: bool, tol: float = 1e-9) -> tupl
     or ``< 1 - tol``; anything in between is marginal.
 
     Arguments:
-        eigenvalues: ``(K, n)`` complex, one row per point. is_map: the boundary is ``|lambda| = 1`` (map) or
-            ``Re lambda = 0`` (flow). tol: the width of the marginal band.
+        eigenvalues: ``(K, n)`` complex, one row per point.
+        is_map: the boundary is ``|lambda| = 1`` (map) or ``Re lambda = 0`` (flow).
+        tol: the width of the marginal band.
 
     Returns:
         ``(stable (K,) bool, n_unstable (K,) int, kinds)``; a kind is ``stable node``, ``stable focus``,
