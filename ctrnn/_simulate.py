@@ -6,7 +6,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -180,6 +180,13 @@ def describe_system(system: System) -> dict[str, Any]:
     return {"class": type(system).__name__, "config": config, "description": system.describe()}
 
 
+def provenance(system: System, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a trajectory records of where it came from: the system, the library versions, the creation time, and
+    the caller's ``extra`` facts (seed, command, ...)."""
+    return {"system": describe_system(system), "versions": versions(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(extra or {})}
+
+
 def prepare_problem(system: System, x0: Any, t: Any, inputs: Any) -> tuple[torch.Tensor, torch.Tensor, Input | None]:
     """Check and convert ``simulate``'s problem: ``x0`` and ``t`` to the system's dtype and device,
     ``inputs`` to an :class:`~ctrnn.inputs.Input` covering ``t`` (see :func:`simulate` for the rules)."""
@@ -324,11 +331,9 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
     if u is not None:
         with torch.no_grad():
             u_on_grid = u.sample(t)
-    meta = {"system": describe_system(system), "versions": versions(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(metadata or {})}
     return Trajectory(t=t, x=x, u=u_on_grid, stats=stats, method=method,
                       rtol=None if fixed else rtol, atol=None if fixed else atol,
-                      step_size=step_size, metadata=meta)
+                      step_size=step_size, metadata=provenance(system, metadata))
 
 
 def _solver_failure(exc: AssertionError, func: _Dynamics, system: System, u: Input | None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,7 @@ from typing import Any
 import torch
 
 from .._progress import TimeProgress
-from .._simulate import SolverStats, Trajectory, describe_system, is_fixed_step, prepare_problem, simulate
-from .._version import versions
+from .._simulate import SolverStats, Trajectory, is_fixed_step, prepare_problem, provenance, simulate
 from ..systems._base import System
 from ._format import read, write_file
 from ._results import decode_result
@@ -76,8 +74,7 @@ def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *
     fixed = is_fixed_step(method)  # as simulate records it: a fixed-step method has no tolerances
     settings = {"method": method, "rtol": None if fixed else rtol, "atol": None if fixed else atol,
                 "step_size": step_size}
-    meta = {"system": describe_system(system), "versions": versions(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **(metadata or {})}
+    meta = provenance(system, metadata)
 
     x_done, stats = x0[None], SolverStats(nfe=0, n_accepted=None, n_rejected=None, n_steps=None, wall_time=0.0)
     if path.exists():

@@ -50,10 +50,6 @@ def decode(cls: type, tensors: Tensors, meta: Meta) -> Any:
 
 
 # -- results whose fields are not all tensors and JSON values --------------------------------------------------
-def _encode_trajectory(traj: Trajectory) -> tuple[Tensors, Meta]:
-    return encode(traj)
-
-
 def _decode_trajectory(tensors: Tensors, meta: Meta) -> Trajectory:
     return Trajectory(t=tensors["t"], x=tensors["x"], u=tensors.get("u"), stats=SolverStats(**meta["stats"]),
                       method=meta["method"], rtol=meta["rtol"], atol=meta["atol"], step_size=meta["step_size"],
@@ -174,7 +170,7 @@ def _generic(cls: type) -> Codec:
 
 #: kind (the class name, stored in the file) -> (class, encode, decode)
 CODECS: dict[str, tuple[type, Callable[[Any], tuple[Tensors, Meta]], Callable[[Tensors, Meta], Any]]] = {
-    "Trajectory": (Trajectory, _encode_trajectory, _decode_trajectory),
+    "Trajectory": (Trajectory, encode, _decode_trajectory),
     "Basins": (Basins, _encode_basins, _decode_basins),
     "FixedPointBranches": (FixedPointBranches, _encode_branches, _decode_branches),
     "Sweep": (Sweep, _encode_sweep, _generic(Sweep)[1]),

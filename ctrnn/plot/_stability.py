@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.colors import ListedColormap
 
 from ..analysis import Survey, principal_components
+from ..analysis._projection import padded_extent
 from ..analysis.stability import Basins, ConnectivitySpectrum, FixedPointBranches, FixedPoints, JacobianSpectra
 from ._style import PALETTE, STYLE, kind_style, plot_eigenvalues
 
@@ -239,10 +240,7 @@ def plot_phase_portrait(system: Any, *, trajectory: Any = None, fixed_points: Fi
         if fixed_points is not None and len(fixed_points):
             pts.append(fixed_points.points.detach().cpu().double())
         pts += [c.orbit.detach().cpu().double() for c in cycles]
-        allp = torch.cat(pts)
-        lo, hi = allp.min(0).values, allp.max(0).values
-        pad = 0.15 * (hi - lo).clamp_min(1e-3)
-        extent = (float(lo[0] - pad[0]), float(hi[0] + pad[0]), float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+        extent = padded_extent(torch.cat(pts), 0.15)
     a = torch.linspace(extent[0], extent[1], resolution, dtype=torch.float64)
     b = torch.linspace(extent[2], extent[3], resolution, dtype=torch.float64)
     B, A = torch.meshgrid(b, a, indexing="ij")

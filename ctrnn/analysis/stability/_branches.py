@@ -88,13 +88,14 @@ def fixed_point_branches(sys_or_map: System | DiscreteMap, inputs: Any, x_init: 
     S = values.shape[0]
     found: list[torch.Tensor] = [starts[:0]] * S
     results: list[FixedPoints] = [None] * S  # type: ignore[list-item]
+    grew = False
     # up, then down: the way down starts from what the way up found too, so its results hold both; and up once
     # more when the way down found a branch the way up lacked (a middle branch found between two stable ones is
     # then followed up to its fold as well)
     for sweep, order in enumerate((range(S), range(S - 1, -1, -1), range(S))):
         if sweep == 2 and not grew:
             break
-        previous, grew = starts[:0], False
+        previous = starts[:0]
         for s in order:
             res = find_fixed_points(sys_or_map, torch.cat([starts, previous, found[s]]), inputs=values[s], **options)
             grew |= sweep == 1 and len(res) > found[s].shape[0]
