@@ -203,7 +203,10 @@ def shared_options(*flags: Any, config: bool = True,
             if opts.keys and defaults is not None:
                 print_keys(opts.resolve(defaults))
                 return None
-            return fn(opts, **kwargs)
+            from ctrnn import show_progress  # torch loads only when a verb runs
+
+            with show_progress(not opts.quiet):  # every long analysis inside shows its bar, nested
+                return fn(opts, **kwargs)
 
         params = first + own + last
         verb.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]

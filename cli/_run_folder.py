@@ -3,7 +3,6 @@ created with the resolved config in it; it keeps the list of files written and p
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import time
@@ -65,7 +64,9 @@ class RunFolder:
                 shutil.rmtree(self.path)
             self.path.mkdir(parents=True, exist_ok=True)
             if cfg is not None:
-                write_config(self.config, cfg, command_line())
+                from ctrnn.config import write_toml  # torch loads only when a verb runs
+
+                write_toml(self.config, cfg, command_line())
         if cfg is not None or self.resume:
             self.written.append(self.config)
         return self
@@ -104,11 +105,3 @@ class RunFolder:
             for line in lines:
                 typer.echo(line)
             typer.echo("wrote: " + ", ".join(str(p) for p in self.written))
-
-
-def write_config(path: Path, cfg: dict[str, Any], command: str) -> None:
-    """The resolved config as TOML (which has no null: unset keys are left out), headed by the command."""
-    import tomli_w
-
-    toml_cfg = json.loads(json.dumps(cfg), object_hook=lambda d: {k: v for k, v in d.items() if v is not None})
-    path.write_text(f"# resolved by: {command}\n" + tomli_w.dumps(toml_cfg), encoding="utf-8")

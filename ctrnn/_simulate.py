@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +16,7 @@ from torchdiffeq._impl.odeint import SOLVERS  # the solver table: tells fixed-gr
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
 from ._errors import DivergenceError, SolverError, locate_divergence
-from ._progress import TimeProgress
+from ._progress import ProgressBar
 from ._registry import Registry
 from ._results import Result, plot_result
 from ._validation import as_tensor, check_finite, check_positive
@@ -104,7 +103,7 @@ class Trajectory(Result):
 class _Dynamics(nn.Module):
     """``f(t, x) = system(t, x, u(t))`` for torchdiffeq, counting evaluations and steps through its callbacks."""
 
-    def __init__(self, system: System, u: Input | None, solver: type, progress: TimeProgress | None):
+    def __init__(self, system: System, u: Input | None, solver: type, progress: ProgressBar | None):
         super().__init__()
         self.system, self.u, self.progress = system, u, progress
         self.nfe = self.n_accepted = self.n_rejected = self.n_steps = 0
@@ -297,8 +296,8 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
         if max_steps is not None:
             options["max_num_steps"] = max_steps
 
-    bar = TimeProgress(t0, t1) if progress else None
-    func = _Dynamics(system, u, solver, bar)
+    bar = ProgressBar("simulating", t1, start=t0, enabled=progress)
+    func = _Dynamics(system, u, solver, bar if bar.enabled else None)
     kwargs: dict[str, Any] = {"method": method, "options": options}
     if not fixed:
         kwargs.update(rtol=rtol, atol=atol)
@@ -308,7 +307,7 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
     integrate = torchdiffeq.odeint_adjoint if adjoint else torchdiffeq.odeint
 
     start = time.perf_counter()
-    with bar if bar is not None else contextlib.nullcontext():
+    with bar:
         try:
             x = integrate(func, x0, t, **kwargs)
         except AssertionError as exc:

@@ -55,6 +55,26 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
+def write_toml(path: str | Path, cfg: Mapping[str, Any], command: str | None = None) -> None:
+    """Write a resolved config as TOML, headed by the ``command`` that resolved it; atomically (a temporary file
+    beside ``path``, then renamed), so a reader never sees half a file. TOML has no null: unset keys are left out.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    import json
+    import os
+
+    import tomli_w
+
+    toml_cfg = json.loads(json.dumps(cfg), object_hook=lambda d: {k: v for k, v in d.items() if v is not None})
+    text = (f"# resolved by: {command}\n" if command else "") + tomli_w.dumps(toml_cfg)
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
 def parse_assignment(text: str) -> tuple[list[str], Any]:
     """Split a ``--set`` assignment: ``"model.g=2.0"`` -> ``(["model", "g"], 2.0)``.
 

@@ -10,16 +10,21 @@ keys that experiment's own config has.
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ctrnn import ConfigError
-from ctrnn.config import merge, overrides, read_toml
+from ctrnn import ConfigError, ProgressBar
+from ctrnn.config import merge, overrides, read_toml, write_toml
 from ctrnn.setup import default_dtype, resolve_torch
 
 HERE = Path(__file__).resolve().parent
+
+
+def within(log: Callable[[str], None]) -> Callable[[str], None]:
+    """``log`` for the steps inside one section of an experiment (a report's analyses): its lines are indented,
+    and the experiment's progress bar counts only its own sections."""
+    return lambda line: log("  " + line)
 
 
 def available() -> dict[str, str]:
@@ -67,20 +72,33 @@ def resolve(name_or_path: str | Path, *, quick: bool = False, sets: Sequence[str
 def run(name_or_path: str | Path, out: str | Path, *, quick: bool = False, sets: Sequence[str] = (),
         flags: dict[str, Any] | None = None, pdf: bool = False, command: str | None = None,
         log: Callable[[str], None] | None = None) -> list[Path]:
-    """Run one experiment and write ``report.html`` (and ``report.pdf`` with ``pdf``) and ``config.json`` in
-    ``out`` (which must exist). Returns the files written. Every random draw of an experiment takes its own
-    generator from ``seed``: no global RNG state is touched."""
+    """Run one experiment and write ``report.html`` (and ``report.pdf`` with ``pdf``) and ``config.toml`` (the
+    resolved configuration, headed by ``command``) in ``out`` (which must exist). Returns the files written.
+    Every random draw of an experiment takes its own generator from ``seed``: no global RNG state is touched.
+    Shows a progress bar of the experiment's sections (and of the analyses in each) inside
+    :func:`ctrnn.show_progress`; ``log`` is called with a line as each section starts."""
     name, cfg = resolve(name_or_path, quick=quick, sets=sets, flags=flags)
     module = importlib.import_module(f"simulations.{name}")
     out = Path(out)
-    (out / "config.json").write_text(json.dumps(cfg, indent=2), encoding="utf-8")
-    with default_dtype(resolve_torch(cfg["device"], cfg["dtype"])[1]):
-        doc = module.run(cfg, log or (lambda line: None))
+    write_toml(out / "config.toml", cfg, command)
+    with default_dtype(resolve_torch(cfg["device"], cfg["dtype"])[1]), \
+            ProgressBar(name, None) as bar:
+        started = 0
+
+        def section(line: str) -> None:
+            nonlocal started
+            if log is not None:
+                log(line)
+            if not line.startswith(" "):  # an indented line reports within the section under way
+                bar.stage(line, started)
+                started += 1
+
+        doc = module.run(cfg, section)
     doc.summarize("experiment", f"{name}: {cfg['experiment']['description']}")
     doc.summary = {"experiment": doc.summary.pop("experiment"), **doc.summary}  # first row
     doc.section("Configuration", "The resolved configuration of this run (its own TOML, --quick, --set):")
-    doc.add_code(json.dumps(cfg, indent=2))
+    doc.add_code((out / "config.toml").read_text(encoding="utf-8"))
     if command:
         doc.add_text("Reproduce this report with:")
         doc.add_code(command)
-    return [out / "config.json", *doc.write(out / "report.html", pdf=pdf)]
+    return [out / "config.toml", *doc.write(out / "report.html", pdf=pdf)]

@@ -12,6 +12,8 @@ import ctrnn
 from ctrnn.setup import place
 from ctrnn import Report, report
 
+from . import within
+
 
 def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
     s = cfg["settings"]
@@ -43,5 +45,5 @@ def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
     log("full report at I = 0")
     x0 = torch.linspace(-2, w + 2, s["batch"])[:, None]
     doc.extend(report(neuron, x0=x0, inputs=torch.tensor([0.0]), seed=cfg["seed"], quick=cfg["quick"],
-                      t_end=s["t_end"], title="the neuron at I = 0", log=log))
+                      t_end=s["t_end"], title="the neuron at I = 0", log=within(log)))
     return doc

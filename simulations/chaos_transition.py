@@ -12,6 +12,8 @@ import ctrnn
 from ctrnn.setup import place
 from ctrnn import Report, report
 
+from . import within
+
 
 def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
     s = cfg["settings"]
@@ -45,5 +47,5 @@ def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
     doc.add_code(result.summary())
     log(f"full report of one network at g = {s['g_report']}")
     net = place(ctrnn.RateRNN(n, g=s["g_report"], seed=cfg["seed"]), device, torch.get_default_dtype())
-    doc.extend(report(net, seed=cfg["seed"], quick=cfg["quick"], title=f"Rate network at g = {s['g_report']}", log=log))
+    doc.extend(report(net, seed=cfg["seed"], quick=cfg["quick"], title=f"Rate network at g = {s['g_report']}", log=within(log)))
     return doc

@@ -13,6 +13,8 @@ from ctrnn.setup import place
 from ctrnn.plot import PALETTE, STYLE
 from ctrnn import Report, report
 
+from . import within
+
 
 def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
     import matplotlib.pyplot as plt
@@ -78,5 +80,5 @@ def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
     doc.add_figure(fig, "Speed on the line against its leading-order form.")
     starts = a[::4, None].to(v) * v + 0.05 * torch.randn(len(a[::4]), n, generator=gen, dtype=torch.float64).to(v)
     doc.extend(report(net, x0=starts, inputs=torch.zeros(1), seed=cfg["seed"], quick=cfg["quick"], t_end=s["t_report"],
-                      title="the network without input", log=log))
+                      title="the network without input", log=within(log)))
     return doc

@@ -11,6 +11,8 @@ import ctrnn
 from ctrnn.setup import place
 from ctrnn import Report, report
 
+from . import within
+
 #: Lyapunov exponents of the Lorenz system at (10, 28, 8/3) (REFERENCES.md; e.g. Sprott, "Chaos and
 #: Time-Series Analysis", 2003)
 PUBLISHED = (0.9059, 0.0, -14.5723)
@@ -63,6 +65,6 @@ def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
     label = "Lyapunov exponents (published 0.9059, 0, -14.5723)" if published else \
         f"Lyapunov exponents (rho = {s['rho']:g}: no published values)"
     doc.summarize(label, ", ".join(f"{float(v):+.4f}" for v in les.exponents))
-    doc.extend(report(model, x0=x0, seed=cfg["seed"], quick=cfg["quick"], t_end=s["t_end"], log=log,
+    doc.extend(report(model, x0=x0, seed=cfg["seed"], quick=cfg["quick"], t_end=s["t_end"], log=within(log),
                       title="the full analysis"))
     return doc

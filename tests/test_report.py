@@ -5,6 +5,7 @@ renders in headless Chromium with nothing fetched, every image decoded and a pag
 import html
 import io
 import json
+import tomllib
 import os
 import re
 import shutil
@@ -175,7 +176,7 @@ def test_every_gallery_experiment_runs_quick_and_renders(tmp_path, browser, name
     check_self_contained(text)
     assert "Summary" in text and f"{name}:" in text and "Reproduce this report with" in text
     if name in CHECKS:  # the numbers the reader is told
-        CHECKS[name](text, json.loads((out / "config.json").read_text()))
+        CHECKS[name](text, tomllib.loads((out / "config.toml").read_text()))
     render(browser, html_path, tmp_path / f"{name}.png")
     keep = os.environ.get("CTRNN_KEEP_SCREENSHOTS")  # for looking at the pages by hand
     if keep:
@@ -252,8 +253,8 @@ def test_run_a_config_file_of_ones_own(tmp_path):
     mine.write_text('[experiment]\nname = "ssm_discretization"\n[settings]\nn = 3\ndts = [0.2, 0.1]\n')
     result = run("run", mine, "--out", tmp_path / "o", "-q")
     assert result.exit_code == 0, result.output
-    cfg = (tmp_path / "o" / "config.json").read_text()
-    assert '"n": 3' in cfg
+    cfg = tomllib.loads((tmp_path / "o" / "config.toml").read_text())
+    assert cfg["settings"]["n"] == 3 and cfg["experiment"]["name"] == "ssm_discretization"
     rows = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", (tmp_path / "o" / "report.html").read_text()))
     # piecewise-constant input switching on every grid: ZOH exact, bilinear order 2, Mamba order 1
     assert rows["zoh order"] == "exact"

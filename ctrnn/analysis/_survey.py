@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .._errors import DivergenceError
+from .._progress import ProgressBar
 from .._results import Result, plot_result
 from .._simulate import SolverStats, Trajectory, simulate
 from .._validation import as_tensor, check_positive, default_dtype, reference_tensor
@@ -197,9 +198,14 @@ class Survey(Result):
         return plot_result(self, title=title)
 
 
+# the analyses in the order they run (the progress bar's stages)
+SECTIONS = ("simulating trajectories", "finding fixed points", "Lyapunov spectrum", "limit cycles", "basins",
+            "gradient propagation", "discretization error")
+
+
 def survey(model: System | DiscreteMap, x0: Any = None, *, inputs: Any = None, seed: int = 0,
            settings: SurveySettings | None = None, x0_scale: float = 1.0,
-           log: Callable[[str], None] | None = None) -> Survey:
+           log: Callable[[str], None] | None = None, progress: bool = False) -> Survey:
     """Run the standard analysis of a flow or a map.
 
     Arguments:
@@ -209,7 +215,9 @@ def survey(model: System | DiscreteMap, x0: Any = None, *, inputs: Any = None, s
         inputs: a constant input ``(m,)`` at which everything is computed, or ``None`` (zero input).
         seed: seeds the initial states, the fixed-point starts and the tangent vectors (no global RNG state).
         settings: the sizes (default :class:`SurveySettings`; ``SurveySettings.quick()`` for a fast look).
-        log: called with one line as each analysis starts (progress).
+        log: called with one line as each analysis starts.
+        progress: show a progress bar of the analyses, with each analysis's own bar under it (also shown
+            inside :func:`~ctrnn.show_progress`).
 
     Returns:
         :class:`Survey`, computed in the model's precision (a model without tensors: that of ``x0``, float64
@@ -227,8 +235,14 @@ def survey(model: System | DiscreteMap, x0: Any = None, *, inputs: Any = None, s
     ref = reference_tensor(model)
     given = x0.dtype if isinstance(x0, torch.Tensor) and x0.is_floating_point() else torch.float64
     # tensors the analyses make without a dtype follow the model's precision, never a float32 default
-    with default_dtype(ref.real.dtype if ref is not None else given):
-        return _survey(model, is_map, x0, inputs, seed, settings, x0_scale, log or (lambda line: None))
+    with default_dtype(ref.real.dtype if ref is not None else given), \
+            ProgressBar("survey", len(SECTIONS), unit="analyses", enabled=progress) as bar:
+        def say(line: str) -> None:
+            if log is not None:
+                log(line)
+            bar.stage(line, SECTIONS.index(line))
+
+        return _survey(model, is_map, x0, inputs, seed, settings, x0_scale, say)
 
 
 def _survey(model: Any, is_map: bool, x0: Any, inputs: Any, seed: int, s: SurveySettings, x0_scale: float,

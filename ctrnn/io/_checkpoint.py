@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from .._progress import TimeProgress
+from .._progress import ProgressBar
 from .._simulate import SolverStats, Trajectory, is_fixed_step, prepare_problem, provenance, simulate
 from ..systems._base import System
 from ._format import read, write_file
@@ -87,28 +87,22 @@ def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *
     bounds = _chunk_bounds(len(t), min(chunks, len(t) - 1))
     last_write = time.perf_counter()
     sol_kwargs = {"method": method, "rtol": rtol, "atol": atol, "step_size": step_size, "max_steps": max_steps}
-    bar = TimeProgress(float(t[0]), float(t[-1])) if progress else None
     try:
-        if bar is not None:
-            bar.__enter__()
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            if b < len(x_done):
-                continue  # done in an earlier session
-            part = simulate(system, x_done[-1].detach(), t[a: b + 1], inputs=u, **sol_kwargs)
-            x_done = torch.cat([x_done, part.x[1:].detach()])
-            stats = _add(stats, part.stats)
-            if bar is not None:
+        with ProgressBar("simulating", float(t[-1]), start=float(t[0]), enabled=progress) as bar:
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                if b < len(x_done):
+                    continue  # done in an earlier session
+                part = simulate(system, x_done[-1].detach(), t[a: b + 1], inputs=u, **sol_kwargs)
+                x_done = torch.cat([x_done, part.x[1:].detach()])
+                stats = _add(stats, part.stats)
                 bar.update(float(t[b]))
-            if time.perf_counter() - last_write >= checkpoint_seconds and b < len(t) - 1:
-                _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False)
-                last_write = time.perf_counter()
+                if time.perf_counter() - last_write >= checkpoint_seconds and b < len(t) - 1:
+                    _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False)
+                    last_write = time.perf_counter()
     except BaseException:
         if len(x_done) > 1:  # keep what was done: a Ctrl-C or a blow-up loses nothing before it
             _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False)
         raise
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     with torch.no_grad():
         u_grid = None if u is None else u.sample(t)
     _save_checkpoint(path, t, x_done, u_grid, stats, settings, meta, complete=True)

@@ -20,7 +20,7 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
            seed: int = 0, title: str | None = None, quick: bool = False, t_end: float | None = None,
            batch: int | None = None, x0_scale: float = 1.0, settings: SurveySettings | None = None,
            command: str | None = None, config: dict[str, Any] | None = None, pdf: bool = False,
-           log: Callable[[str], None] | None = None) -> Report:
+           log: Callable[[str], None] | None = None, progress: bool = False) -> Report:
     """Survey a flow or a map end to end and (when ``path`` is given) write its report.
 
     Sections, each where it applies: summary; model card; trajectories; phase portrait (2-D flows: vector
@@ -40,7 +40,8 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
         settings: every size of the survey (default ``SurveySettings()``, or the quick ones).
         command, config: recorded in the model card so the report can be reproduced.
         pdf: also print a PDF beside the HTML (needs Chromium or Chrome).
-        log: called with a line as each analysis starts (progress).
+        log: called with a line as each analysis starts.
+        progress: show the survey's progress bars (also shown inside :func:`~ctrnn.show_progress`).
 
     Returns:
         the :class:`Report` (its ``survey`` attribute holds the numbers).
@@ -52,7 +53,8 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
     chosen = settings if settings is not None else (SurveySettings.quick() if quick else SurveySettings())
     changes = {k: v for k, v in (("t_end", t_end), ("batch", batch)) if v is not None}
     chosen = chosen.replace(**changes) if changes else chosen
-    found = survey(model, x0, inputs=inputs, seed=seed, settings=chosen, x0_scale=x0_scale, log=log)
+    found = survey(model, x0, inputs=inputs, seed=seed, settings=chosen, x0_scale=x0_scale, log=log,
+                   progress=progress)
     doc = render(found, model, title=title, seed=seed, command=command, config=config, quick=quick)
     if path is not None:
         doc.write(path, pdf=pdf)

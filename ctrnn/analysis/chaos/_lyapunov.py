@@ -12,7 +12,7 @@ import torch
 
 from ..._results import Result, plot_result
 from ..._errors import DivergenceError
-from ..._progress import TimeProgress
+from ..._progress import ProgressBar
 from ...discretize._base import DiscreteMap
 from ...systems._base import System
 from ...systems._rate import make_generator
@@ -341,7 +341,7 @@ def _spectra(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor, h: float,
 
     label = "iterations" if is_map else "time"
     total_steps = n_transient + (n_vec + n_intervals) * per_qr
-    with torch.no_grad(), TimeProgress(0.0, float(total_steps * h), "Lyapunov spectrum", enabled=progress) as bar:
+    with torch.no_grad(), ProgressBar("Lyapunov spectrum", float(total_steps * h), unit="iterations" if is_map else None, enabled=progress) as bar:
         chunk = max(1, min(per_qr, 1000))
         for start in range(0, n_transient, chunk):  # the state alone
             for _ in range(min(chunk, n_transient - start)):

@@ -119,11 +119,11 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
     if not seeds:
         raise ValueError("give at least one seed")
     per_solve = check_positive_int(networks_per_solve, "networks_per_solve")
-    from ..._progress import TimeProgress
+    from ..._progress import ProgressBar
 
     done: dict[tuple[int, int], LyapunovSpectrum] = dict(completed or {})
     pending = [(i, j) for i in range(vals.numel()) for j in range(len(seeds)) if (i, j) not in done]
-    with TimeProgress(0.0, float(vals.numel() * len(seeds)), f"sweep over {parameter}", enabled=progress) as bar:
+    with ProgressBar(f"sweep over {parameter}", vals.numel() * len(seeds), unit="networks", enabled=progress) as bar:
         bar.update(float(len(done)))
         for first in range(0, len(pending), per_solve):
             chunk = pending[first:first + per_solve]

@@ -11,7 +11,7 @@ import torch
 
 from ..._results import Result, plot_result
 from ..._errors import DivergenceError
-from ..._progress import TimeProgress
+from ..._progress import ProgressBar
 from ...discretize._base import DiscreteMap
 from ...systems._base import System
 from ..._validation import check_positive
@@ -192,7 +192,7 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
     time_step = map_time_step(sys_or_map) if is_map else h
 
     states = []
-    with torch.no_grad(), TimeProgress(0.0, float(n_tr + 2 * K), "gradient propagation", enabled=progress) as bar:
+    with torch.no_grad(), ProgressBar("gradient propagation", n_tr + 2 * K, unit="steps", enabled=progress) as bar:
         for k in range(n_tr + K):
             if k >= n_tr:
                 states.append(x)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..._progress import ProgressBar
 from ..._results import Result, plot_result
 from ..._validation import as_tensor, check_finite
 from ...discretize._base import DiscreteMap
@@ -51,7 +52,8 @@ class FixedPointBranches(Result):
         return plot_result(self, direction=direction, title=title)
 
 
-def fixed_point_branches(sys_or_map: System | DiscreteMap, inputs: Any, x_init: Any, **options: Any) -> FixedPointBranches:
+def fixed_point_branches(sys_or_map: System | DiscreteMap, inputs: Any, x_init: Any, *, progress: bool = False,
+                         **options: Any) -> FixedPointBranches:
     """Fixed points at every value of a constant input, followed along the sweep.
 
     The sweep runs up and then back down (and up again if the way down found new branches): at each value
@@ -65,6 +67,7 @@ def fixed_point_branches(sys_or_map: System | DiscreteMap, inputs: Any, x_init: 
         x_init: ``(K, n)`` starts used at every value.
         options: passed on to :func:`find_fixed_points` (``tol``, ``max_iter``, ...); ``refine`` defaults to 1
             here, so a branch the starts miss (an unstable middle branch between two attractors) is still found.
+        progress: show a progress bar over the input values (also shown inside :func:`~ctrnn.show_progress`).
 
     Returns:
         :class:`FixedPointBranches` with one :class:`FixedPoints` per value, in the given order.
@@ -92,12 +95,18 @@ def fixed_point_branches(sys_or_map: System | DiscreteMap, inputs: Any, x_init: 
     # up, then down: the way down starts from what the way up found too, so its results hold both; and up once
     # more when the way down found a branch the way up lacked (a middle branch found between two stable ones is
     # then followed up to its fold as well)
-    for sweep, order in enumerate((range(S), range(S - 1, -1, -1), range(S))):
-        if sweep == 2 and not grew:
-            break
-        previous = starts[:0]
-        for s in order:
-            res = find_fixed_points(sys_or_map, torch.cat([starts, previous, found[s]]), inputs=values[s], **options)
-            grew |= sweep == 1 and len(res) > found[s].shape[0]
-            found[s], previous, results[s] = res.points, res.points, res
+    with ProgressBar("fixed point branches", 2 * S, unit="input values", enabled=progress) as bar:
+        for sweep, order in enumerate((range(S), range(S - 1, -1, -1), range(S))):
+            if sweep == 2 and not grew:
+                break
+            if sweep == 2:
+                bar.end += S
+            bar.stage(("up the sweep", "down the sweep", "up again")[sweep])
+            previous = starts[:0]
+            for s in order:
+                res = find_fixed_points(sys_or_map, torch.cat([starts, previous, found[s]]), inputs=values[s],
+                                        **options)
+                grew |= sweep == 1 and len(res) > found[s].shape[0]
+                found[s], previous, results[s] = res.points, res.points, res
+                bar.advance()
     return FixedPointBranches(inputs=values, results=results, metadata={"system": results[0].metadata.get("system")})

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..._progress import ProgressBar
 from ..._results import Result, plot_result
 from ...discretize._base import DiscreteMap
 from ...systems._base import System
@@ -110,7 +111,8 @@ def classify(eigenvalues: torch.Tensor, is_map: bool, tol: float = 1e-9) -> tupl
 def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *, inputs: Any = None,
                       max_iter: int = 200, tol: float | None = None, slow_tol: float = 1e-3,
                       unique_tol: float | None = None,
-                      max_norm: float = 1e6, patience: int = 30, refine: int = 0) -> FixedPoints:
+                      max_norm: float = 1e6, patience: int = 30, refine: int = 0,
+                      progress: bool = False) -> FixedPoints:
     """Find the fixed points reachable from many starts at once.
 
     Minimises ``q(x) = |g(x)|^2 / 2`` (``g = f`` for a flow, ``F - x`` for a map) from every start
@@ -139,6 +141,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         refine: at most this many further rounds from the points found (0: none); each round uses at most
             ``3 max(K, 64)`` starts (``max(K, 64)`` each along eigenvectors, on the unstable manifolds and between
             points; see :func:`fixed_point_starts` with ``found``), and ``n_starts`` counts them.
+        progress: show a progress bar of the starts done (also shown inside :func:`~ctrnn.show_progress`).
 
     Returns:
         :class:`FixedPoints` (possibly empty, never silently wrong: unconverged minima are slow points).
@@ -163,7 +166,8 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     tol = max(1e-12, 256 * eps) if tol is None else tol
     unique_tol = max(1e-6, math.sqrt(eps)) if unique_tol is None else unique_tol
     kind_tol = max(1e-9, math.sqrt(tol))
-    search = dict(max_iter=max_iter, tol=tol, slow_tol=slow_tol, max_norm=max_norm, patience=patience)
+    search = dict(max_iter=max_iter, tol=tol, slow_tol=slow_tol, max_norm=max_norm, patience=patience,
+                  progress=progress)
     with torch.no_grad():
         points, res, slow_points, slow_speeds, n_div, n_conv = _search(sys_or_map, is_map, x, u, **search)
         points, res = _unique(points, res, unique_tol)
@@ -171,14 +175,15 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         jac, evals, evecs = _spectrum(sys_or_map, is_map, points, u, x)
         n_starts = K
         box = x.detach()
-        for _ in range(refine):
+        for round_ in range(refine):
             if points.shape[0] == 0:
                 break
             _, n_unst, _ = classify(evals, is_map, tol=kind_tol)
             starts = _refinement_starts(sys_or_map, is_map, u, points, evals, evecs, n_unst, box, max(K, 64))
             if starts.shape[0] == 0:
                 break
-            p2, r2, s2, v2, d2, c2 = _search(sys_or_map, is_map, starts, u, **search)
+            p2, r2, s2, v2, d2, c2 = _search(sys_or_map, is_map, starts, u, **search,
+                                             label=f"fixed points, refinement {round_ + 1}")
             n_starts, n_div, n_conv = n_starts + starts.shape[0], n_div + d2, n_conv + c2
             slow_points, slow_speeds = _unique(torch.cat([slow_points, s2]), torch.cat([slow_speeds, v2]),
                                                unique_tol * 1e3)
@@ -199,10 +204,18 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
 
 
 def _search(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | None, *, max_iter: int, tol: float,
-            slow_tol: float, max_norm: float, patience: int) -> tuple[torch.Tensor, ...]:
+            slow_tol: float, max_norm: float, patience: int, progress: bool = False,
+            label: str = "fixed points") -> tuple[torch.Tensor, ...]:
     """Levenberg-Marquardt from every start of ``x`` ``(K, n)`` (modified in place); returns the converged
     iterates and their speeds, the slow ones and theirs (duplicates not merged), and the counts of starts that
     ran away and that converged."""
+    with ProgressBar(label, x.shape[0], unit="starts done", enabled=progress) as bar:
+        return _levenberg_marquardt(sys_or_map, is_map, x, u, max_iter=max_iter, tol=tol, slow_tol=slow_tol,
+                                    max_norm=max_norm, patience=patience, bar=bar)
+
+
+def _levenberg_marquardt(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | None, *, max_iter: int,
+                         tol: float, slow_tol: float, max_norm: float, patience: int, bar: ProgressBar) -> tuple[torch.Tensor, ...]:
     K = x.shape[0]
     x = x.clone()
     # nearly undamped at first: Gauss-Newton (= Newton for this square system) converges quadratically
@@ -214,6 +227,7 @@ def _search(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | No
         done = g.abs().amax(-1) <= tol * (1 + x.abs().amax(-1))
         # iterate only on starts still improving: converged and stalled ones cost nothing more
         active = (~done & (stalled < patience) & torch.isfinite(q)).nonzero().flatten()
+        bar.update(K - active.numel())
         if active.numel() == 0:
             break
         xa, ga, qa, da = x[active], g[active], q[active], damping[active]
