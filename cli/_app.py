@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from cli import cycles, discretize, fixed_points, gradients, info, lyapunov, report, run, simulate, sweep
+from cli._options import FLAG
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -32,7 +33,7 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
-    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+    version: Annotated[bool, typer.Option("--version", metavar=FLAG, is_eager=True, callback=_print_version,
                                           help="Print the versions of ctrnn, torch and torchdiffeq and exit.")] = False,
 ) -> None:
     """Simulate, discretize and analyse continuous-time recurrent networks. `ctrnn VERB --keys` lists the config

@@ -8,6 +8,10 @@ from typing import Any
 #: every config starts with these; ``model`` holds ``kind`` and the model's parameters (see `ctrnn models`)
 BASE: dict[str, Any] = {"seed": 0, "device": "cpu", "dtype": "float64", "model": {"kind": "rate"}}
 
+#: the default model's parameters that verbs take as flags (``simulate --n``, ``--g``), for their ``--help``: kept here
+#: so that ``--help`` does not load torch (tests/test_cli.py checks them against ``ctrnn.systems.model_parameters``)
+MODEL_FLAG_DEFAULTS: dict[str, dict[str, Any]] = {"rate": {"n": 128, "g": 1.5}}
+
 #: fixed-points and cycles
 ANALYSIS_DEFAULTS: dict[str, Any] = {
     **BASE,

@@ -41,8 +41,11 @@ def flag(key: str, kind: type, help: str, *names: str, convert: Callable[[Any, s
 ModelOpt = flag("model.kind", str, "Model name (see `ctrnn models`).", "--model", "-m")
 ModelFileOpt = Annotated[Path | None, typer.Option("--model-file", help="A saved model or map (.safetensors) "
                                                    "instead of --model.")]
-QuickOpt = Annotated[bool, typer.Option("--quick", help="Reduced size: shorter runs, fewer starts, coarser grids.")]
-PdfOpt = Annotated[bool, typer.Option("--pdf", help="Also print report.pdf (needs Chromium or Chrome).")]
+#: the metavar of an on/off flag: none (typer would print "<bool>", as if the flag took a value)
+FLAG = " "
+QuickOpt = Annotated[bool, typer.Option("--quick", metavar=FLAG,
+                                         help="Reduced size: shorter runs, fewer starts, coarser grids.")]
+PdfOpt = Annotated[bool, typer.Option("--pdf", metavar=FLAG, help="Also print report.pdf (needs Chromium or Chrome).")]
 
 #: the flags every verb takes (they set the config's top-level keys)
 _SHARED_FLAGS = (flag("seed", int, "Random seed (weights and initial states)."),
@@ -54,10 +57,13 @@ _SHARED = [  # name, type with its option, default: the other parameters @shared
                                                        "(TOML value).")], None),
     ("out", Annotated[Path | None, typer.Option("--out", help="Output folder (refused if it exists, unless "
                                                 "--force). (default: results/VERB)")], None),
-    ("force", Annotated[bool, typer.Option("--force", help="Overwrite an existing output folder.")], False),
-    ("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors; no progress bar.")], False),
-    ("keys", Annotated[bool, typer.Option("--keys", help="List every config key this verb takes (for --set and "
-                                          "--config) with its value after the options given, and exit.")], False),
+    ("force", Annotated[bool, typer.Option("--force", metavar=FLAG,
+                                           help="Overwrite an existing output folder.")], False),
+    ("quiet", Annotated[bool, typer.Option("--quiet", "-q", metavar=FLAG,
+                                           help="Print nothing but errors; no progress bar.")], False),
+    ("keys", Annotated[bool, typer.Option("--keys", metavar=FLAG,
+                                          help="List every config key this verb takes (for --set and --config) "
+                                               "with its value after the options given, and exit.")], False),
 ]
 
 
@@ -147,12 +153,12 @@ def print_keys(cfg: dict[str, Any]) -> None:
 
 def _default_of(defaults: dict[str, Any], dotted: str) -> Any:
     """The default of config key ``dotted``; a model parameter's is the default model's (``ctrnn models``)."""
-    from ctrnn.systems import model_parameters
+    from cli._defaults import MODEL_FLAG_DEFAULTS
 
     node: Any = defaults
     parts = dotted.split(".")
     if parts[0] == "model" and len(parts) == 2 and parts[1] != "kind":
-        return model_parameters(defaults["model"]["kind"]).get(parts[1])
+        return MODEL_FLAG_DEFAULTS[defaults["model"]["kind"]][parts[1]]
     for part in parts:
         if not isinstance(node, dict) or part not in node:
             return None

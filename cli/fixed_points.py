@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cli._defaults import ANALYSIS_DEFAULTS
-from cli._options import ModelFileOpt, ModelOpt, Shared, flag, shared_options
+from cli._options import FLAG, ModelFileOpt, ModelOpt, Shared, flag, shared_options
 from cli._parse import parse_sweep
 from cli._run_folder import RunFolder
 
@@ -16,7 +16,8 @@ from cli._run_folder import RunFolder
 Starts = flag("search.starts", int, "Number of starts: on the trajectories and a space-filling design around them.")
 SweepInput = flag("sweep.input", str, "START:STOP:COUNT: follow the fixed points as the first input is held at each "
                   "value.", "--sweep-input", convert=parse_sweep)
-Basins = Annotated[bool, typer.Option("--basins", help="Also map the stable points' basins on the PCA plane.")]
+Basins = Annotated[bool, typer.Option("--basins", metavar=FLAG,
+                                         help="Also map the stable points' basins on the PCA plane.")]
 
 
 @shared_options(ModelOpt, Starts, SweepInput, defaults=ANALYSIS_DEFAULTS)

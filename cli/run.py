@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli._options import PdfOpt, QuickOpt, Shared, print_keys, shared_options, use_torch
+from cli._options import FLAG, PdfOpt, QuickOpt, Shared, print_keys, shared_options, use_torch
 from cli._run_folder import command_line
 
 
@@ -15,7 +15,8 @@ def run(
     opts: Shared,
     name: Annotated[str | None, typer.Argument(help="A gallery experiment (see --list) or a path to its TOML "
                                                "config.")] = None,
-    list_: Annotated[bool, typer.Option("--list", help="List the gallery's experiments and exit.")] = False,
+    list_: Annotated[bool, typer.Option("--list", metavar=FLAG,
+                                              help="List the gallery's experiments and exit.")] = False,
     quick: QuickOpt = False,
     pdf: PdfOpt = False,
 ) -> None:

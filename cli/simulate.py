@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from cli._defaults import BASE
-from cli._options import ModelOpt, Shared, flag, shared_options
+from cli._options import FLAG, ModelOpt, Shared, flag, shared_options
 from cli._run_folder import command_line
 
 DEFAULTS: dict[str, Any] = {
@@ -28,7 +28,8 @@ Method = flag("simulation.method", str, "Solver (dopri5, rk4, ...).")
 Rtol = flag("simulation.rtol", float, "Relative tolerance (adaptive methods).")
 Atol = flag("simulation.atol", float, "Absolute tolerance (adaptive methods).")
 StepSize = flag("simulation.step_size", float, "Step of fixed-step methods.")
-Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in --out from its config.toml.")]
+Resume = Annotated[bool, typer.Option("--resume", metavar=FLAG,
+                                         help="Continue an interrupted run in --out from its config.toml.")]
 
 
 @shared_options(ModelOpt, N, G, TEnd, DtOut, Batch, Method, Rtol, Atol, StepSize, defaults=DEFAULTS)

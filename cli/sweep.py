@@ -7,14 +7,15 @@ from typing import Annotated, Any
 import typer
 
 from cli._defaults import LYAPUNOV_DEFAULTS, lyapunov_options
-from cli._options import ModelOpt, Shared, flag, shared_options
+from cli._options import FLAG, ModelOpt, Shared, flag, shared_options
 from cli._parse import parse_values
 
 
 Parameter = flag("sweep.parameter", str, "Model parameter to sweep, e.g. model.g.")
 Values = flag("sweep.values", str, "START:STOP:COUNT, or a comma-separated list.", convert=parse_values)
 Seeds = flag("sweep.seeds", int, "Number of networks (seeds 0..S-1) per value.", convert=lambda s, _: list(range(s)))
-Resume = Annotated[bool, typer.Option("--resume", help="Continue a sweep in --out, skipping finished runs.")]
+Resume = Annotated[bool, typer.Option("--resume", metavar=FLAG,
+                                         help="Continue a sweep in --out, skipping finished runs.")]
 
 
 @shared_options(ModelOpt, Parameter, Values, Seeds, defaults=LYAPUNOV_DEFAULTS)

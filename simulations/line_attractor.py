@@ -57,13 +57,15 @@ def run(cfg: dict[str, Any], log: Callable[[str], None]) -> Report:
                                  "of the input, as a neural integrator's.")
     doc.add_figure(fig, "Position along the line and distance from it, under the pulses (orange, right axis).")
     held = float(along[-1])
-    doc.summarize("held after the pulses", f"v^T x = {held:+.4f} (integral of the input {float(torch.cumsum(u, 0)[-1] * (t[1] - t[0])):+.4f})")
+    integral = sum((stop - start) * amplitude for start, stop, amplitude in s["pulses"])
+    coefficient = float((v**4).sum()) / 3
+    doc.summarize("held after the pulses", f"v^T x = {held:+.4f} at t = {s['t_end']:g}: the integral of the input, "
+                  f"{integral:+.4f}, less what the line's drift -({coefficient:.4f} a^3 + ...) leaked away")
 
     log("the slow manifold")
     a = torch.linspace(-s["line_extent"], s["line_extent"], 41, dtype=torch.float64)
     with torch.no_grad():
         speed = net(torch.zeros(()), a[:, None].to(v) * v).norm(dim=-1).cpu()
-    coefficient = float((v**4).sum()) / 3
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(6.5, 3.8))
         ax.semilogy(a, speed.clamp_min(1e-16), "o", ms=3, color=PALETTE[0], label="|dx/dt| on the line x = a v")

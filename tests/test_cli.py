@@ -1,6 +1,7 @@
 """The command line: through Typer's CliRunner, and once as a real subprocess."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -118,6 +119,25 @@ def test_real_subprocess(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "cli", "simulate", "--out", str(out)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def test_help_starts_without_loading_torch():
+    """``ctrnn --help`` and a verb's ``--help`` import neither torch nor ctrnn (a quick answer), and the model
+    defaults they show are the model's own."""
+    code = ("import sys; from typer.testing import CliRunner; from cli import app; "
+            "r = [CliRunner().invoke(app, a) for a in (['--help'], ['simulate', '--help'])]; "
+            "assert all(x.exit_code == 0 for x in r), [x.output for x in r]; "
+            "print(sorted(m for m in ('torch', 'ctrnn') if m in sys.modules)); print(r[1].output)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("[]"), proc.stdout[:200]
+    from cli._defaults import MODEL_FLAG_DEFAULTS
+
+    for kind, shown in MODEL_FLAG_DEFAULTS.items():
+        real = ctrnn.systems.model_parameters(kind)
+        assert all(real[k] == v for k, v in shown.items()), (kind, shown, real)
+    assert "Number of units (rate model). (default: 128)" in proc.stdout
 
 
 SIMULATIONS = sorted((Path(__file__).resolve().parents[1] / "simulations" / "configs").glob("*.toml"))

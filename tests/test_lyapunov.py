@@ -476,3 +476,19 @@ def test_gradient_regime_needs_the_norm_on_the_same_side_of_one():
     slow = ctrnn.gradient_propagation(ctrnn.IteratedMap(lambda x, u: 0.999 * x, 2), torch.ones(2, dtype=torch.float64),
                                       horizon=50)
     assert slow.regime == "neither"
+
+
+def test_a_sweep_with_too_few_exponents_prints_its_dimension_as_a_bound(tmp_path):
+    """With k = 1, a chaotic network's Kaplan-Yorke dimension is only known to be >= 1 (the one exponent
+    computed is positive); the sweep's table must say "≥", not print 1.000 as a value, while a network
+    settled on a fixed point (lambda_1 < 0) has D_KY = 0 exactly."""
+    result = ctrnn.sweep(lambda g, seed: ctrnn.RateRNN(32, g=g, seed=seed).double(), [0.5, 3.0], parameter="g",
+                         seeds=[0], batch=2, k=1, t_transient=20.0, t_total=40.0, dt=0.1)
+    assert float(result.largest[0]) < 0 < float(result.largest[1])
+    assert result.dimension_is_bound.tolist() == [False, True]
+    rows = result.summary().splitlines()
+    assert rows[1].endswith(" 0.000") and rows[2].endswith("≥ 1.000"), rows
+    assert "lower bound" in result.summary()
+    result.save(str(tmp_path / "sweep.safetensors"))
+    again = ctrnn.load(tmp_path / "sweep.safetensors")
+    assert again.dimension_is_bound.tolist() == [False, True]

@@ -268,7 +268,7 @@ def test_report_on_a_vector_field(tmp_path):
     rep = ctrnn.report(ctrnn.VectorField(hopf, 2), tmp_path / "hopf.html", settings=small)
     assert (tmp_path / "hopf.html").stat().st_size > 10_000
     period = 2 * math.pi / OMEGA
-    assert rep.summary["limit cycles"] == f"stable, period {period:.4g}"  # the reader sees 4 digits
+    assert rep.summary["limit cycles"] == f"stable, period {period:.6g}"  # the reader sees 6 digits
     assert abs(rep.survey.cycles[0].period - period) < 1e-6 * period  # the search's accuracy (test_limit_cycles)
     assert rep.summary["fixed points"] == "1: 1 unstable focus"
     assert rep.summary["attractors found"] == "1: cycle 1" and rep.summary["chaotic"] == "no"

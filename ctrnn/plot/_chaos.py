@@ -72,7 +72,12 @@ def plot_sweep(sweep: Sweep, *, title: str | None = None) -> Figure:
         ax_k = ax_d.twinx()
         ax_k.spines["right"].set_visible(True)
         ax_k.errorbar(v, sweep.dimension.cpu(), yerr=sweep.dimension_stderr.cpu(), fmt="^-", ms=4,
-                      color=PALETTE[2], capsize=2)
+                      color=PALETTE[2], capsize=2, label="Kaplan-Yorke dimension")
+        if sweep.dimension_is_bound is not None and bool(sweep.dimension_is_bound.any()):
+            bound = sweep.dimension_is_bound.cpu()
+            ax_k.plot(v[bound], sweep.dimension.cpu()[bound], "^", ms=9, mfc="none", color=PALETTE[3],
+                      label="a lower bound (raise k)")
+            ax_k.legend(frameon=False, fontsize=7, loc="lower right")
         ax_k.set_ylabel("Kaplan-Yorke dimension", color=PALETTE[2])
         ax_d.set_title("entropy and attractor dimension")
         fig.suptitle(title or sweep.metadata.get("description", ""), fontsize=9)

@@ -155,7 +155,7 @@ def _summary(doc: Report, found: Survey) -> None:
         doc.summarize("Kaplan-Yorke dimension", f"{les.kaplan_yorke_text(3)}{lower}")
     else:
         doc.summarize("largest Lyapunov exponent", f"not computed: {found.notes.get('lyapunov')}")
-    doc.summarize("limit cycles", ", ".join(f"{'stable' if c.stable else 'unstable'}, period {c.period:.4g}"
+    doc.summarize("limit cycles", ", ".join(f"{'stable' if c.stable else 'unstable'}, period {c.period:.6g}"
                                             for c in found.cycles) or f"none ({found.notes.get('limit cycles')})")
     names = found.attractor_names()
     doc.summarize("attractors found", f"{len(names)}: " + (", ".join(names) or "none found"))

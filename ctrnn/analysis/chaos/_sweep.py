@@ -35,6 +35,9 @@ class Sweep(Result):
             Kaplan-Yorke dimension; ``entropy_stderr``, ``dimension_stderr`` their standard errors.
         per_network: ``(V, S, 3)`` each network's (largest, entropy, dimension).
         spectra: the full results, ``spectra[v][s]``.
+        dimension_is_bound: ``(V,)`` whether some network's dimension at that value is only a lower bound
+            (``k`` exponents computed, every partial sum non-negative), so the mean is a lower bound too
+            (printed ``"≥ ..."``); ``None`` in files written before it existed.
     """
 
     parameter: str
@@ -49,6 +52,13 @@ class Sweep(Result):
     per_network: torch.Tensor
     spectra: list[list[LyapunovSpectrum]] = field(repr=False, default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    dimension_is_bound: torch.Tensor | None = None
+
+    def dimension_text(self, i: int, digits: int = 3) -> str:
+        """The mean Kaplan-Yorke dimension at value ``i`` as a reader should see it: ``"≥ 1.000"`` where some
+        network's dimension is only a lower bound."""
+        bound = self.dimension_is_bound is not None and bool(self.dimension_is_bound[i])
+        return f"{'≥ ' if bound else ''}{float(self.dimension[i]):.{digits}f}"
 
     def crossing(self) -> float | None:
         """The parameter value where the largest exponent first changes sign from negative to positive
@@ -61,13 +71,15 @@ class Sweep(Result):
         return None
 
     def summary(self) -> str:
-        lines = [f"{self.parameter:>10s} {'lambda_1':>10s} {'± s.e.':>8s} {'entropy':>9s} {'D_KY':>7s}"]
+        lines = [f"{self.parameter:>10s} {'lambda_1':>10s} {'± s.e.':>8s} {'entropy':>9s} {'D_KY':>9s}"]
         for i, v in enumerate(self.values.tolist()):
             lines.append(f"{v:10.4g} {float(self.largest[i]):+10.4f} {float(self.largest_stderr[i]):8.4f} "
-                         f"{float(self.entropy[i]):9.4f} {float(self.dimension[i]):7.3f}")
+                         f"{float(self.entropy[i]):9.4f} {self.dimension_text(i):>9s}")
         cross = self.crossing()
         lines.append(f"largest exponent crosses zero at {self.parameter} = {cross:.4g}" if cross is not None
                      else "largest exponent does not cross zero in this range")
+        if self.dimension_is_bound is not None and bool(self.dimension_is_bound.any()):
+            lines.append("≥: a lower bound (too few exponents computed for the dimension; raise k)")
         return "\n".join(lines)
 
     def plot(self, *, title: str | None = None) -> Figure:
@@ -155,6 +167,7 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
     return Sweep(parameter=parameter, values=vals, seeds=seeds, largest=t[:, 0], largest_stderr=t[:, 1],
                  entropy=t[:, 2], entropy_stderr=t[:, 3], dimension=t[:, 4], dimension_stderr=t[:, 5],
                  per_network=per_network, spectra=spectra,
+                 dimension_is_bound=torch.tensor([any(r.kaplan_yorke_is_bound for r in row) for row in spectra]),
                  metadata={"description": f"Lyapunov exponents over {parameter} = {vals.min().item():g} .. "
                                           f"{vals.max().item():g}, {len(seeds)} network(s) per value", "options": {
                      k: v for k, v in options.items() if isinstance(v, (int, float, str, type(None)))}})
