@@ -16,6 +16,7 @@ import typer
 
 from cli import cycles, discretize, fixed_points, gradients, info, lyapunov, report, run, simulate, sweep
 from cli._options import FLAG
+from cli._run_folder import close_all
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -63,9 +64,15 @@ def guarded(verb: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(verb)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        failed = True
         try:
-            return verb(*args, **kwargs)
-        except (typer.Exit, typer.Abort, typer.TyperException):
+            result = verb(*args, **kwargs)
+            failed = False
+            return result
+        except typer.Exit as done:
+            failed = done.exit_code != 0
+            raise
+        except (typer.Abort, typer.TyperException):
             raise  # typer's own exits and usage errors (its Exit is a RuntimeError)
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
@@ -76,6 +83,8 @@ def guarded(verb: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             typer.echo(f"error: {one_line(exc)}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
+        finally:  # the output folder's lock released; a run that wrote no result leaves nothing behind
+            close_all(failed)
 
     return wrapper
 

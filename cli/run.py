@@ -37,7 +37,9 @@ def run(
         print_keys({k: v for k, v in cfg.items() if k != "quick"})
         return
     use_torch(cfg)
-    folder = opts.folder("run", default=experiment).create(None)  # the gallery writes its own config.json
-    folder.written += simulations.run(name, folder.path, quick=quick, sets=sets, flags=opts.flags, pdf=pdf,
-                                      command=command_line(), log=folder.log)
+    folder = opts.folder("run", default=experiment).create(None)  # the gallery writes its own config.toml
+    for written in ("config.toml", "report.html", *(["report.pdf"] if pdf else [])):
+        folder.file(written)  # recorded before the gallery writes them
+    simulations.run(name, folder.path, quick=quick, sets=sets, flags=opts.flags, pdf=pdf, command=command_line(),
+                    log=folder.log)
     folder.finish(f"report: {folder.path / 'report.html'}")

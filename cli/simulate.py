@@ -71,10 +71,9 @@ def simulate(opts: Shared, resume: Resume = False) -> None:
                    f"ctrnn simulate --resume --out {folder.path}", err=True)
         raise typer.Exit(130) from None
     try:
-        system.save(str(folder.path / "model.safetensors"))
-        folder.file("model.safetensors")
+        system.save(str(folder.file("model.safetensors")))
     except NotImplementedError:  # a model that cannot be saved (a VectorField's function)
-        pass
+        folder.forget("model.safetensors")
     folder.figure(traj.plot(max_traces=cfg["output"]["plot_traces"]), "trajectory")
     s = traj.stats
     steps_txt = "" if s.n_accepted is None else f", {s.n_accepted} accepted / {s.n_rejected} rejected steps"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ConfigError
+from ._files import write_text
 
 __all__ = ["assign", "check_value", "merge", "overrides", "parse_assignment", "read_toml", "resolve"]
 
@@ -63,16 +64,12 @@ def write_toml(path: str | Path, cfg: Mapping[str, Any], command: str | None = N
         OSError: the file cannot be written.
     """
     import json
-    import os
 
     import tomli_w
 
     toml_cfg = json.loads(json.dumps(cfg), object_hook=lambda d: {k: v for k, v in d.items() if v is not None})
     text = (f"# resolved by: {command}\n" if command else "") + tomli_w.dumps(toml_cfg)
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    write_text(path, text)
 
 
 def parse_assignment(text: str) -> tuple[list[str], Any]:

@@ -41,7 +41,10 @@ def test_chunked_fixed_step_run_equals_one_solve(tmp_path):
     assert torch.equal(chunked.x, whole.x.detach()) and chunked.stats.nfe == whole.stats.nfe
     saved = ctrnn.load(tmp_path / "r.safetensors")
     assert torch.equal(saved.x, chunked.x) and torch.equal(saved.u, whole.u)
-    assert saved.metadata["checkpoint"] == {"complete": True, "points_done": 101, "points_total": 101}
+    checkpoint = dict(saved.metadata["checkpoint"])
+    identity = checkpoint.pop("identity")
+    assert checkpoint == {"complete": True, "points_done": 101, "points_total": 101}
+    assert identity["model"] == ctrnn.io.content_digest(net) and identity["x0"] == ctrnn.io.content_digest(x0)
 
 
 def test_a_fixed_step_run_records_no_tolerances(tmp_path):
@@ -132,3 +135,56 @@ def test_cli_resume_after_interruption(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert torch.equal(ctrnn.load(out / "trajectory.safetensors").x, reference.x)
     assert (out / "trajectory.png").exists()
+
+
+def _interrupted(tmp_path, net, x0, t, u, chunks: int):
+    """A run stopped after its first chunks, as a kill leaves it: the checkpoint of the points done so far."""
+    path = tmp_path / "r.safetensors"
+    calls = {"n": 0}
+    real = ctrnn.io._checkpoint.simulate
+
+    def stop_after_three(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    ctrnn.io._checkpoint.simulate = stop_after_three
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ctrnn.simulate_to_file(net, x0, t, path, inputs=u, method="rk4", step_size=0.02, chunks=chunks,
+                                   checkpoint_seconds=0.0)
+    finally:
+        ctrnn.io._checkpoint.simulate = real
+    assert not ctrnn.load(path).metadata["checkpoint"]["complete"]
+    return path
+
+
+def test_resume_with_other_chunks_continues_from_the_last_point_done(tmp_path):
+    """Chunking is bookkeeping: resumed with other chunks, the run continues from the last saved point and
+    gives the uninterrupted result (rk4 on the same steps: exactly), one row per time, never the rows of
+    overlapping chunks (553 rows for 501 times before the fix)."""
+    net = ctrnn.RateRNN(6, n_inputs=2, seed=1)
+    _, t, u = _problem()
+    x0 = torch.randn(3, 6, generator=torch.Generator().manual_seed(1))
+    whole = ctrnn.simulate(net, x0, t, inputs=u, method="rk4", step_size=0.02)
+    path = _interrupted(tmp_path, net, x0, t, u, chunks=7)
+    again = ctrnn.simulate_to_file(net, x0, t, path, inputs=u, method="rk4", step_size=0.02, chunks=3, resume=True)
+    assert again.x.shape == whole.x.shape and torch.equal(again.x, whole.x.detach())
+
+
+def test_resume_refuses_another_network_of_the_same_config(tmp_path):
+    """Same class, same size, same config, other weights (W * 3): not the same run, so resuming is refused and
+    names the model tensors, instead of splicing two networks' trajectories into one file."""
+    net = ctrnn.RateRNN(6, n_inputs=2, seed=1)
+    _, t, u = _problem()
+    x0 = torch.randn(3, 6, generator=torch.Generator().manual_seed(1))
+    path = _interrupted(tmp_path, net, x0, t, u, chunks=7)
+    other = ctrnn.RateRNN(6, n_inputs=2, seed=1)
+    with torch.no_grad():
+        other.W.mul_(3.0)
+    assert other.describe() == net.describe()  # what the file recorded before: it could not tell them apart
+    with pytest.raises(ValueError, match="model tensors"):
+        ctrnn.simulate_to_file(other, x0, t, path, inputs=u, method="rk4", step_size=0.02, chunks=7, resume=True)
+    with pytest.raises(ValueError, match="initial states"):
+        ctrnn.simulate_to_file(net, x0 + 1e-12, t, path, inputs=u, method="rk4", step_size=0.02, resume=True)

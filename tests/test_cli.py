@@ -99,8 +99,9 @@ def test_invalid_toml_and_existing_output(tmp_path):
     result = run("simulate", *SMALL, "--out", out)
     assert result.exit_code == 2 and "pass --force" in result.output
     assert (out / "keep.txt").read_text() == "precious"  # nothing lost
-    assert run("simulate", *SMALL, "--out", out, "--force").exit_code == 0
-    assert (out / "trajectory.safetensors").exists() and not (out / "keep.txt").exists()
+    result = run("simulate", *SMALL, "--out", out, "--force")  # not ctrnn's folder: --force leaves it alone
+    assert result.exit_code == 2 and "was not made by ctrnn" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
@@ -246,7 +247,7 @@ def test_lyapunov_gradients_and_sweep_verbs(tmp_path):
     # an interrupted sweep: drop two finished runs and resume; the rest are reused, the result is the same
     for name in ("v2_s0", "v2_s1"):
         (tmp_path / "sw" / "runs" / f"{name}.safetensors").unlink()
-    result = run(*[a for a in sweep if a != "-q"], "--out", tmp_path / "sw", "--resume")
+    result = run("sweep", "--out", tmp_path / "sw", "--resume")  # every setting from the sweep's config.toml
     assert result.exit_code == 0 and "resumed: 4 finished run(s) reused" in result.output, result.output
     again = ctrnn.load(tmp_path / "sw" / "sweep.safetensors")
     torch.testing.assert_close(again.largest, full.largest, rtol=0, atol=0)

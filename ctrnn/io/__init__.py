@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .._files import atomic_path, save_figure, write_text
 from .._results import SAVERS
 from ..discretize import DiscreteMap
 from ..systems import System
 from ._checkpoint import simulate_to_file
 from ._format import read, write_file
+from ._identity import content_digest
 from ._models import load_map, load_model, save_map, save_model
 from ._results import CODECS, decode_result, save_result
 
@@ -48,4 +50,5 @@ def load(path: str | os.PathLike) -> Any:
         raise ValueError(f"cannot load {path}: {error}") from None
 
 
-__all__ = ["load", "read", "save_map", "save_model", "save_result", "simulate_to_file", "write_file"]
+__all__ = ["atomic_path", "content_digest", "load", "read", "save_figure", "save_map", "save_model", "save_result",
+           "simulate_to_file", "write_file", "write_text"]

@@ -14,6 +14,7 @@ from .._progress import ProgressBar
 from .._simulate import SolverStats, Trajectory, is_fixed_step, prepare_problem, provenance, simulate
 from ..systems._base import System
 from ._format import read, write_file
+from ._identity import content_digest
 from ._results import decode_result
 
 
@@ -25,7 +26,8 @@ def _chunk_bounds(n_points: int, chunks: int) -> list[int]:
 
 
 def _save_checkpoint(path: Path, t: torch.Tensor, x_done: torch.Tensor, u_done: torch.Tensor | None, stats: SolverStats,
-                     settings: dict[str, Any], metadata: dict[str, Any], complete: bool) -> None:
+                     settings: dict[str, Any], metadata: dict[str, Any], complete: bool,
+                     identity: dict[str, str]) -> None:
     tensors = {"t": t[: len(x_done)], "x": x_done}
     if u_done is not None:
         tensors["u"] = u_done
@@ -34,7 +36,7 @@ def _save_checkpoint(path: Path, t: torch.Tensor, x_done: torch.Tensor, u_done: 
     write_file(path, tensors, "Trajectory", {
         "stats": asdict(stats), **settings,
         "metadata": {**metadata, "checkpoint": {"complete": complete, "points_done": len(x_done),
-                                                "points_total": len(t)}}})
+                                                "points_total": len(t), "identity": identity}}})
 
 
 def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *, inputs: Any = None,
@@ -55,8 +57,10 @@ def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *
         path: ``.safetensors`` file to write.
         chunks: number of pieces the output grid is cut into (at most ``len(t) - 1``).
         checkpoint_seconds: least wall time between two writes.
-        resume: continue from an unfinished ``path`` written by the same problem (same grid, initial
-            states, model and solver settings); a finished one is returned as it is.
+        resume: continue from an unfinished ``path`` written by the same problem: the same grid and solver
+            settings, and bit for bit the same model tensors, initial states and inputs on the grid (checked by
+            their SHA-256 content hashes, which the file records); ``chunks`` may differ. A finished one is
+            returned as it is.
         progress: show a progress bar over model time.
 
     Returns:
@@ -75,12 +79,17 @@ def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *
     settings = {"method": method, "rtol": None if fixed else rtol, "atol": None if fixed else atol,
                 "step_size": step_size}
     meta = provenance(system, metadata)
+    # what makes this run this run: the model's tensors, the initial states and the input on the grid (its
+    # config alone does not: two networks of one config differ in W); the chunks are bookkeeping only
+    with torch.no_grad():
+        identity = {"model": content_digest(system), "x0": content_digest(x0),
+                    "inputs": content_digest(None if u is None else u.sample(t))}
 
     x_done, stats = x0[None], SolverStats(nfe=0, n_accepted=None, n_rejected=None, n_steps=None, wall_time=0.0)
     if path.exists():
         if not resume:
             raise ValueError(f"{path} exists; pass resume=True to continue it, or choose another path")
-        x_done, stats, finished = _load_checkpoint(path, x0, t, settings, meta)
+        x_done, stats, finished = _load_checkpoint(path, x0, t, settings, meta, identity)
         if finished is not None:
             return finished
 
@@ -92,21 +101,24 @@ def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *
             for a, b in zip(bounds[:-1], bounds[1:]):
                 if b < len(x_done):
                     continue  # done in an earlier session
+                # from the last point done: an earlier session may have cut the grid elsewhere (other chunks)
+                a = len(x_done) - 1
                 part = simulate(system, x_done[-1].detach(), t[a: b + 1], inputs=u, **sol_kwargs)
                 x_done = torch.cat([x_done, part.x[1:].detach()])
                 stats = _add(stats, part.stats)
                 bar.update(float(t[b]))
                 if time.perf_counter() - last_write >= checkpoint_seconds and b < len(t) - 1:
-                    _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False)
+                    _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False, identity=identity)
                     last_write = time.perf_counter()
     except BaseException:
         if len(x_done) > 1:  # keep what was done: a Ctrl-C or a blow-up loses nothing before it
-            _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False)
+            _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False, identity=identity)
         raise
     with torch.no_grad():
         u_grid = None if u is None else u.sample(t)
-    _save_checkpoint(path, t, x_done, u_grid, stats, settings, meta, complete=True)
-    full_meta = {**meta, "checkpoint": {"complete": True, "points_done": len(t), "points_total": len(t)}}
+    _save_checkpoint(path, t, x_done, u_grid, stats, settings, meta, complete=True, identity=identity)
+    full_meta = {**meta, "checkpoint": {"complete": True, "points_done": len(t), "points_total": len(t),
+                                        "identity": identity}}
     return Trajectory(t=t, x=x_done, u=u_grid, stats=stats, metadata=full_meta, **settings)
 
 
@@ -119,8 +131,8 @@ def _add(a: SolverStats, b: SolverStats) -> SolverStats:
                        wall_time=a.wall_time + b.wall_time)
 
 
-def _load_checkpoint(path: Path, x0: torch.Tensor, t: torch.Tensor, settings: dict[str, Any],
-                     meta: dict[str, Any]) -> tuple[torch.Tensor, SolverStats, Trajectory | None]:
+def _load_checkpoint(path: Path, x0: torch.Tensor, t: torch.Tensor, settings: dict[str, Any], meta: dict[str, Any],
+                     identity: dict[str, str]) -> tuple[torch.Tensor, SolverStats, Trajectory | None]:
     kind, tensors, saved = read(path)
     checkpoint = saved.get("metadata", {}).get("checkpoint")
     if kind != "Trajectory" or checkpoint is None:
@@ -135,6 +147,12 @@ def _load_checkpoint(path: Path, x0: torch.Tensor, t: torch.Tensor, settings: di
         problems.append("initial states")
     if saved["metadata"].get("system") != meta["system"]:
         problems.append("model")
+    stored = checkpoint.get("identity")
+    if not isinstance(stored, dict):
+        raise ValueError(f"the checkpoint {path} was written by an earlier ctrnn that recorded no content hashes, so "
+                         "it cannot be shown to be this run; delete it or write to another path")
+    what = {"model": "model tensors (W, biases, ...)", "x0": "initial states", "inputs": "inputs"}
+    problems += [what[key] for key in identity if stored.get(key) != identity[key] and what[key] not in problems]
     if any(saved.get(k) != v for k, v in settings.items()):
         problems.append("solver settings")
     if problems:

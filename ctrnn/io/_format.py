@@ -7,6 +7,7 @@ interrupted write never leaves a half-written result under the final name.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
+
+from .._files import atomic_path
 
 FORMAT = "ctrnn"
 COMPLEX_SUFFIX = "::complex"
@@ -47,9 +50,12 @@ def write_file(path: str | os.PathLike, tensors: dict[str, torch.Tensor], kind: 
         if t.is_complex():  # safetensors has no complex128: keep the (re, im) pairs, exactly
             name, t = name + COMPLEX_SUFFIX, torch.view_as_real(t).contiguous()
         payload[name] = t
-    tmp = path.with_name(f".{path.name}.partial")
-    save_file(payload, str(tmp), metadata=header)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        try:
+            save_file(payload, str(tmp), metadata=header)
+        except SafetensorError as error:  # its I/O failures (a full disk) as the OSError they are
+            code = errno.ENOSPC if "StorageFull" in str(error) or "No space" in str(error) else errno.EIO
+            raise OSError(code, os.strerror(code), str(path)) from error
 
 
 def read(path: str | os.PathLike) -> tuple[str, dict[str, torch.Tensor], dict[str, Any]]:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._files import atomic_path, write_text
 from .._version import versions
 from ..discretize import DiscreteMap, map_time_step
 
@@ -182,7 +183,7 @@ class Report:
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.html(), encoding="utf-8")
+        write_text(path, self.html())
         written = [path]
         if pdf:
             written.append(print_to_pdf(path, path.with_suffix(".pdf")))
@@ -227,13 +228,13 @@ def print_to_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 180.0) -> 
     if browser is None:  # a missing program is the user's to install, not a bug: FileNotFoundError
         raise FileNotFoundError("--pdf needs Chromium or Chrome to print the report (e.g. apt-get install chromium); "
                            f"the HTML report is in {html_path}")
-    with tempfile.TemporaryDirectory() as profile:
-        cmd = headless_browser_command(browser, profile) + ["--no-pdf-header-footer", f"--print-to-pdf={pdf_path}",
+    with tempfile.TemporaryDirectory() as profile, atomic_path(pdf_path) as tmp:
+        cmd = headless_browser_command(browser, profile) + ["--no-pdf-header-footer", f"--print-to-pdf={tmp}",
                                                             html_path.resolve().as_uri()]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0 or not pdf_path.exists() or pdf_path.stat().st_size == 0:
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        raise RuntimeError(f"printing {html_path} to PDF with {browser} failed: {last}")
+        if done.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise RuntimeError(f"printing {html_path} to PDF with {browser} failed: {last}")
     return pdf_path
 
 
