@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-#: every config starts with these; ``model`` holds ``kind`` and the model's parameters (see `ctrnn models`)
-BASE: dict[str, Any] = {"seed": 0, "device": "cpu", "dtype": "float64", "model": {"kind": "rate"}}
+#: ctrnn.MAX_ELEMENTS, the default size limit (kept here so that --help does not load torch;
+#: tests/test_bad_values.py checks that they agree)
+MAX_ELEMENTS = 2**28
+
+#: every config starts with these; ``model`` holds ``kind`` and the model's parameters (see `ctrnn models`);
+#: ``max_elements``: the most values one array of the run may hold (a typo such as dt_out = 1e-9 fails at once)
+BASE: dict[str, Any] = {"seed": 0, "device": "cpu", "dtype": "float64", "max_elements": MAX_ELEMENTS,
+                        "model": {"kind": "rate"}}
 
 #: the default model's parameters that verbs take as flags (``simulate --n``, ``--g``), for their ``--help``: kept here
 #: so that ``--help`` does not load torch (tests/test_cli.py checks them against ``ctrnn.systems.model_parameters``)
@@ -42,12 +48,34 @@ LYAPUNOV_DEFAULTS: dict[str, Any] = {
 }
 
 
+#: the range of every number of the verbs' configs (``ctrnn.config.check_bounds``, applied when a config is resolved,
+#: before any folder is made); keys a verb does not have are skipped. Counts are >= 1, times and tolerances > 0;
+#: transients, scales and noise may be 0; every number is also finite (``ctrnn.config``).
+BOUNDS: dict[str, str] = {
+    "seed": "a seed", "max_elements": ">= 1",
+    # simulate
+    "simulation.t_end": "> 0", "simulation.dt_out": "> 0", "simulation.batch": ">= 1", "simulation.x0_scale": ">= 0",
+    "simulation.rtol": "> 0", "simulation.atol": "> 0", "simulation.step_size": "> 0", "output.plot_traces": ">= 0",
+    # fixed-points and cycles
+    "search.starts": ">= 1", "search.t_end": "> 0", "search.batch": ">= 1", "search.x0_scale": ">= 0",
+    "search.noise": ">= 0", "search.slow_tol": "> 0", "search.t_transient": ">= 0", "search.t_search": "> 0",
+    "search.design_share": "in [0, 1]", "search.refine": ">= 0", "basins.resolution": ">= 1", "basins.t_end": "> 0",
+    # lyapunov, gradients, sweep (t_transient_vectors = 0: 10% of t_total; k = 0: all)
+    "lyapunov.k": ">= 0", "lyapunov.t_transient": "> 0", "lyapunov.t_total": "> 0", "lyapunov.qr_interval": "> 0",
+    "lyapunov.dt": "> 0", "lyapunov.t_transient_vectors": ">= 0", "lyapunov.batch": ">= 1", "lyapunov.x0_scale": ">= 0",
+    "gradients.horizon": "> 0", "gradients.t_transient": ">= 0", "gradients.step": "> 0",
+    "sweep.seeds": "a seed", "sweep.networks_per_solve": ">= 1",
+    # discretize
+    "discretize.dt": "> 0", "discretize.t_end": "> 0", "discretize.batch": ">= 1", "discretize.x0_scale": ">= 0",
+    "discretize.dts": "> 0", "discretize.rtol": "> 0", "discretize.atol": "> 0",
+    # report (t_end = 0: the report's default)
+    "report.batch": ">= 1", "report.x0_scale": ">= 0", "report.t_end": ">= 0",
+}
+
+
 def lyapunov_options(spec: dict[str, Any], is_map: bool) -> dict[str, Any]:
-    """``lyapunov_spectrum`` keyword arguments from the config's ``lyapunov`` section, checked so that bad values
-    fail before any folder is made (``ValueError``)."""
-    for key in ("t_transient", "t_total", "qr_interval", "dt"):
-        if not spec[key] > 0:
-            raise ValueError(f"lyapunov.{key}: {key} must be positive, got {spec[key]}")
+    """``lyapunov_spectrum`` keyword arguments from the config's ``lyapunov`` section (whose ranges
+    :data:`BOUNDS` checked when the config was resolved)."""
     opts = {"k": spec["k"] or None, "t_transient": spec["t_transient"], "t_total": spec["t_total"],
             "qr_interval": spec["qr_interval"], "t_transient_vectors": spec["t_transient_vectors"] or None}
     if not is_map:

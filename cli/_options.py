@@ -8,6 +8,7 @@ its config by hand.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import functools
 import inspect
@@ -90,7 +91,8 @@ class Shared:
         parameters are filled in, so the config alone reproduces the run; with ``model_file`` (``--model-file``)
         the model section records that file (path, SHA-256, class and config) instead, never the defaults.
         Tensors made without a dtype follow ``--dtype``."""
-        from ctrnn.config import resolve
+        from cli._defaults import BOUNDS
+        from ctrnn.config import check_bounds, resolve
         from ctrnn.setup import check_input_kind, model_config, model_file_section
 
         if model_file is not None:  # a model option next to the file would be silently ignored: refuse it
@@ -100,6 +102,7 @@ class Shared:
                 raise ValueError(f"--model-file takes the model from the file; drop {given[0]} (--model / "
                                  "--set model.*), or drop --model-file")
         cfg = resolve(defaults, config or self.config, self.flags, self.sets or [], free_sections=("model",))
+        check_bounds(cfg, BOUNDS)
         if "input" in cfg:
             check_input_kind(cfg["input"]["kind"])
         if model_file is not None:
@@ -119,12 +122,15 @@ class Shared:
 
 def use_torch(cfg: dict[str, Any]) -> None:
     """Check the config's device and dtype, and make the dtype torch's default: the process runs one verb, and
-    tensors the analyses make without a dtype follow ``--dtype``."""
+    tensors the analyses make without a dtype follow ``--dtype``. The config's ``max_elements`` (default
+    ``ctrnn.MAX_ELEMENTS``) becomes the size limit of the verb's context (see :func:`shared_options`)."""
     import torch
 
+    import ctrnn
     from ctrnn.setup import resolve_torch
 
     torch.set_default_dtype(resolve_torch(cfg["device"], cfg["dtype"])[1])
+    ctrnn.size_limit(cfg.get("max_elements", ctrnn.MAX_ELEMENTS))
 
 
 def dotted_items(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -202,6 +208,10 @@ def shared_options(*flags: Any, config: bool = True,
 
         @functools.wraps(fn)
         def verb(**kwargs: Any) -> Any:
+            # in a context of its own: the size limit a config sets (use_torch) ends with the verb
+            return contextvars.copy_context().run(run_verb, **kwargs)
+
+        def run_verb(**kwargs: Any) -> Any:
             given = {key: kwargs.pop(name) for name, (_, key) in keys.items()}
             opts = Shared(**{p.name: kwargs.pop(p.name) for p in last},
                           flags={key.dotted: value if key.convert is None else key.convert(value, key.option)

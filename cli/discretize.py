@@ -34,15 +34,18 @@ def discretize(opts: Shared) -> None:
     from ctrnn.analysis.accuracy import SLOPE_AGREEMENT, successive_slopes
     from ctrnn.discretize import applicable_schemes
     from ctrnn.plot import plot_rollouts
-    from ctrnn.setup import build_input, build_model_and_states
+    from ctrnn.setup import build_input, build_model_and_states, check_size
 
     folder = opts.folder("discretize")
     cfg = opts.resolve(DEFAULTS)
-    spec = cfg["discretize"]
-    for key in ("dt", "t_end"):
-        if not spec[key] > 0:
-            raise ValueError(f"discretize.{key} must be > 0, got {spec[key]}")
+    spec = cfg["discretize"]  # ranges: BOUNDS
     system, x0 = build_model_and_states(cfg, spec["batch"], spec["x0_scale"])
+    # the continuous solution is plotted on 20 points per step of the map (see below)
+    check_size((20 * spec["t_end"] / spec["dt"] + 1) * x0.numel(), "the plotted continuous solution (20 x "
+               "discretize.t_end / discretize.dt time points x batch x n)",
+               "raise discretize.dt or lower discretize.t_end")
+    check_size((spec["t_end"] / min(spec["dts"] or [spec["dt"]]) + 1) * x0.numel(), "the error study's reference "
+               "(discretize.t_end / min(discretize.dts) time points x batch x n)", "use larger discretize.dts")
     valid = applicable_schemes(system)
     schemes = spec["schemes"] or [s for s in valid if s not in STUDY_EXCLUDED]
     dmap = ctrnn.discretize(system, spec["dt"], scheme=spec["scheme"])  # bad names fail before files are written

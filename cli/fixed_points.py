@@ -28,20 +28,28 @@ def fixed_points(opts: Shared, model_file: ModelFileOpt = None, with_basins: Bas
 
     import ctrnn
     from ctrnn.analysis import connectivity_spectrum, fixed_point_starts, spectra_along
-    from ctrnn.setup import build_model_and_states, constant_input
+    from ctrnn.setup import build_model_and_states, check_size, constant_input
 
     folder = opts.folder("fixed-points")
     cfg = opts.resolve(ANALYSIS_DEFAULTS, model_file=model_file)  # records the file, not the defaults
-    spec, sweep = cfg["search"], cfg["sweep"]["input"]
-    if spec["starts"] < 1 or spec["batch"] < 1:
-        raise ValueError("search.starts and search.batch must be >= 1")
-    if sweep and len(sweep) != 3:
-        raise ValueError(f"sweep.input must be [start, stop, count], got {sweep}")
+    spec, sweep = cfg["search"], cfg["sweep"]["input"]  # ranges: BOUNDS
+    if sweep and (len(sweep) != 3 or isinstance(sweep[2], bool) or not isinstance(sweep[2], int) or sweep[2] < 2):
+        raise ValueError(f"sweep.input must be [start, stop, count] with an int count >= 2, got {sweep}")
     obj, x0 = build_model_and_states(cfg, spec["batch"], spec["x0_scale"])
-    if with_basins and (not isinstance(obj, ctrnn.System) or obj.state_dim < 2):
+    n = obj.state_dim
+    if with_basins and (not isinstance(obj, ctrnn.System) or n < 2):
         raise ValueError("--basins needs a flow (a model, not a map) with at least two state variables")
     if sweep and obj.input_dim == 0:
         raise ValueError("--sweep-input needs a model with inputs")
+    # sizes before any folder: the search holds a Jacobian per start
+    check_size(spec["starts"] * n * n, f"the fixed-point search's Jacobians (search.starts x n x n, n = {n})",
+               "lower search.starts")
+    if with_basins:
+        check_size(cfg["basins"]["resolution"] ** 2 * n, f"the basins' grid (basins.resolution^2 x n, n = {n})",
+                   "lower basins.resolution")
+    if sweep:
+        check_size(sweep[2] * obj.input_dim, "the input sweep (the count of sweep.input x inputs)",
+                   "lower the count of sweep.input")
     u = constant_input(spec["input"], obj)
     folder.create(cfg)
     with torch.no_grad():

@@ -20,7 +20,7 @@ Scheme = flag("gradients.scheme", str, "auto (each model's standard update), flo
 def gradients(opts: Shared, model_file: ModelFileOpt = None) -> None:
     """Gradient propagation: norms and singular values of d x_T / d x_(T-k) against the lag, with the fitted rate."""
     import ctrnn
-    from ctrnn.setup import NATURAL_SCHEMES, build_model_and_states, gradient_results
+    from ctrnn.setup import NATURAL_SCHEMES, build_model_and_states, check_gradient_targets, gradient_results
 
     folder = opts.folder("gradients")
     cfg = opts.resolve(LYAPUNOV_DEFAULTS, model_file=model_file)  # records the file, not the defaults
@@ -40,6 +40,7 @@ def gradients(opts: Shared, model_file: ModelFileOpt = None) -> None:
         if chosen and chosen != "flow" and isinstance(obj, ctrnn.System):
             obj = ctrnn.discretize(obj, spec["step"], scheme=chosen)
         targets[name] = (obj, x0)
+    check_gradient_targets(targets, spec["horizon"], lspec["dt"], spec["part"])  # before any file is written
     folder.create(cfg)
     results = gradient_results(targets, spec["horizon"], spec["t_transient"], lspec["dt"], spec["part"],
                                progress=not opts.quiet)

@@ -22,6 +22,8 @@ def run(
 ) -> None:
     """Run a ready-made experiment from the simulations/ gallery end to end and write its report."""
     import simulations
+    from cli._defaults import BOUNDS
+    from ctrnn.config import check_bounds
 
     gallery = simulations.available()
     if list_:
@@ -33,6 +35,7 @@ def run(
         raise ValueError(f"name an experiment: {', '.join(gallery)} (or a path to a .toml file); --list describes them")
     sets = opts.sets or []  # the flags are --seed, --device and --dtype
     experiment, cfg = simulations.resolve(name, quick=quick, sets=sets, flags=opts.flags)  # errors before any folder
+    check_bounds(cfg, BOUNDS)  # the keys every config shares (seed); an experiment's own settings it checks itself
     if opts.keys:  # the experiment's own keys: its config is the schema
         print_keys({k: v for k, v in cfg.items() if k != "quick"})
         return

@@ -41,23 +41,21 @@ def simulate(opts: Shared, resume: Resume = False) -> None:
     import torch
 
     import ctrnn
-    from ctrnn.setup import build_input, build_model_and_states
+    from ctrnn.setup import build_input, build_model_and_states, check_size, time_grid
 
     if resume and opts.given():
         raise ValueError("--resume takes every setting from the run's own config.toml; give only --out (and --quiet)")
     folder = opts.folder("simulate", resume=resume)
     cfg = opts.resolve(DEFAULTS, config=folder.config if resume else None)
     sim = cfg["simulation"]
-    ctrnn.METHODS[sim["method"]]  # unknown names fail here, before any file is written
-    if sim["batch"] < 1 or not isinstance(sim["batch"], int):
-        raise ValueError(f"simulation.batch must be a positive int, got {sim['batch']!r}")
-    for key in ("t_end", "dt_out"):
-        if not sim[key] > 0:
-            raise ValueError(f"simulation.{key} must be > 0, got {sim[key]}")
+    ctrnn.METHODS[sim["method"]]  # unknown names fail here, before any file is written (ranges: BOUNDS)
     system, x0 = build_model_and_states(cfg, sim["batch"], sim["x0_scale"])
     inputs = build_input(cfg["input"], system, sim["t_end"])
-    steps = max(1, round(sim["t_end"] / sim["dt_out"]))
-    t = torch.linspace(0.0, sim["t_end"], steps + 1, dtype=torch.float64)
+    t = time_grid(sim["t_end"], sim["dt_out"], x0.numel(), what="the trajectory (simulation.t_end / "
+                  "simulation.dt_out time points x batch x n)", fix="raise simulation.dt_out or lower simulation.t_end")
+    if sim["step_size"] is not None:
+        check_size(sim["t_end"] / sim["step_size"], "the fixed-step grid (simulation.t_end / simulation.step_size)",
+                   "raise simulation.step_size")
     folder.create(cfg)
     path = folder.file("trajectory.safetensors")
     try:

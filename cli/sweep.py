@@ -12,7 +12,7 @@ import typer
 
 from cli._defaults import LYAPUNOV_DEFAULTS, lyapunov_options
 from cli._options import FLAG, ModelOpt, Shared, flag, shared_options
-from cli._parse import parse_values
+from cli._parse import parse_count, parse_values
 
 RUN_NAME = re.compile(r"v(\d+)_s(\d+)\.safetensors")
 
@@ -50,7 +50,7 @@ def finished_runs(runs: Path, identity: Callable[[int, int], dict[str, Any]], n_
 
 Parameter = flag("sweep.parameter", str, "Model parameter to sweep, e.g. model.g.")
 Values = flag("sweep.values", str, "START:STOP:COUNT, or a comma-separated list.", convert=parse_values)
-Seeds = flag("sweep.seeds", int, "Number of networks (seeds 0..S-1) per value.", convert=lambda s, _: list(range(s)))
+Seeds = flag("sweep.seeds", int, "Number of networks (seeds 0..S-1) per value.", convert=parse_count)
 Resume = Annotated[bool, typer.Option("--resume", metavar=FLAG,
                                          help="Continue a sweep in --out, skipping finished runs.")]
 
@@ -77,9 +77,7 @@ def sweep(opts: Shared, resume: Resume = False) -> None:
         raise ValueError(f"model {kind!r} has no parameter {name!r}; choose one of: {', '.join(model_parameters(kind))}")
     if not spec["values"] or not spec["seeds"]:
         raise ValueError("sweep.values and sweep.seeds must not be empty")
-    if not isinstance(spec["networks_per_solve"], int) or spec["networks_per_solve"] < 1:
-        raise ValueError(f"sweep.networks_per_solve must be an integer >= 1, got {spec['networks_per_solve']!r}")
-    options = lyapunov_options(lspec, is_map=False)
+    options = lyapunov_options(lspec, is_map=False)  # ranges (sweep.networks_per_solve, sweep.seeds...): BOUNDS
     dev, dt = resolve_torch(cfg["device"], cfg["dtype"])
     params = {k: v for k, v in cfg["model"].items() if k != "kind"}
 
@@ -97,6 +95,7 @@ def sweep(opts: Shared, resume: Resume = False) -> None:
                 "x0": ctrnn.io.content_digest(x0(model, net_seed)), "options": json_options}
 
     json_options = {k: v for k, v in options.items() if isinstance(v, (int, float, str, bool, type(None)))}
+    x0(build(spec["values"][0], spec["seeds"][0]), spec["seeds"][0])  # a bad parameter or batch fails here
     folder.create(cfg)  # with --resume: the sweep's own folder and config, kept
     runs = folder.folder("runs")
     completed = finished_runs(runs, identity, len(spec["values"]), len(spec["seeds"])) if resume else {}

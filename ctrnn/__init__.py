@@ -11,6 +11,7 @@ from . import analysis, inputs, systems
 from ._errors import ConfigError, DivergenceError, SolverError
 from ._progress import ProgressBar, show_progress
 from ._simulate import METHODS, SolverStats, Trajectory, simulate
+from ._validation import MAX_ELEMENTS, size_limit
 from .analysis import (Basins, ConnectivitySpectrum, DiscretizationError, FixedPointBranches, FixedPoints,
                        GradientPropagation, JacobianSpectra, LimitCycle, LyapunovSpectrum, NoCycleError, Survey,
                        SurveySettings, Sweep,
@@ -31,10 +32,12 @@ __all__ = [
     "ACTIVATIONS", "Activation", "Basins", "BeerCTRNN", "ConfigError", "ConnectivitySpectrum", "DiagonalSSM",
     "DiscreteMap", "DiscretizationError", "DivergenceError", "FixedPointBranches", "FixedPoints", "GRUODE",
     "GradientPropagation", "IteratedMap", "JacobianSpectra", "LSTMODE", "LimitCycle", "LinearMap", "LinearSSM",
-    "LyapunovSpectrum", "METHODS", "MODELS", "NoCycleError", "ProgressBar", "RateRNN", "Report", "SelectiveSSM", "SolverError",
+    "LyapunovSpectrum", "MAX_ELEMENTS", "METHODS", "MODELS", "NoCycleError", "ProgressBar", "RateRNN", "Report",
+    "SelectiveSSM", "SolverError",
     "SolverStats", "Survey", "SurveySettings", "Sweep", "System", "Trajectory", "VectorField", "__version__", "analysis", "build_system",
     "compare_gradient_propagation", "config", "discretization_error", "discretize", "find_fixed_points", "find_limit_cycle",
     "fixed_point_branches", "from_torch", "gradient_propagation", "inputs", "io", "jacobian",
     "largest_lyapunov_exponent", "load", "lyapunov_spectra", "lyapunov_spectrum", "plot", "report", "save_model",
-    "selective_scan", "setup", "show_progress", "simulate", "simulate_to_file", "stack_models", "survey", "systems", "to_torch",
+    "selective_scan", "setup", "show_progress", "simulate", "simulate_to_file", "size_limit", "stack_models", "survey",
+    "systems", "to_torch",
 ]

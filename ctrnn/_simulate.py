@@ -19,7 +19,7 @@ from ._errors import DivergenceError, SolverError, locate_divergence
 from ._progress import ProgressBar
 from ._registry import Registry
 from ._results import Result, plot_result
-from ._validation import as_tensor, check_finite, check_positive
+from ._validation import as_state, as_tensor, check_finite, check_positive, check_size, reference_tensor
 from ._version import versions
 from .inputs import Input, as_input
 from .systems._base import System
@@ -194,15 +194,12 @@ def prepare_problem(system: System, x0: Any, t: Any, inputs: Any) -> tuple[torch
     if not isinstance(system, System):
         raise TypeError(f"system must be a ctrnn.System (wrap a callable with ctrnn.VectorField(fn, n)), "
                         f"got {type(system).__name__}")
-    x0 = as_tensor(x0, "x0")
-    dtype = system.dtype or (x0.dtype if x0.is_floating_point() or x0.is_complex() else torch.get_default_dtype())
-    device = system.device or x0.device
-    x0 = x0.to(dtype=dtype, device=device)
-    if x0.ndim < 1 or x0.shape[-1] != system.state_dim:
-        raise ValueError(f"x0 must have shape (*batch, {system.state_dim}) for this system, got {tuple(x0.shape)}")
-    check_finite(x0, "x0")
+    x0 = as_state(x0, "x0", system.state_dim, reference_tensor(system))  # a model without tensors: x0's dtype
+    dtype, device = x0.dtype, x0.device
     real = dtype.to_real()  # times and inputs are real even for a complex state
     t = _time_grid(t, real, device)
+    check_size(t.shape[0] * x0.numel(), f"the trajectory ({t.shape[0]} times x {x0.numel()} state values of x0)",
+               "use a shorter or coarser time grid t, or fewer initial states")
     t0, t1 = float(t[0]), float(t[-1])
 
     u = as_input(inputs, t, system.input_dim)
@@ -253,8 +250,11 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
 
     Raises:
         TypeError: ``system`` is not a ``System``.
-        ValueError: wrong shapes, non-finite or non-increasing ``t``, non-finite ``x0``, unknown
-            ``method``, non-positive tolerances or ``step_size``, inputs that do not cover ``t``.
+        ValueError: wrong shapes, non-finite or non-increasing ``t``, non-finite ``x0`` or one with an empty
+            batch, complex ``x0`` for a real system, a dtype other than float32 / float64 (complex64 / complex128),
+            unknown ``method``, non-positive tolerances or ``step_size``, inputs that do not cover ``t``, a
+            trajectory or fixed-step grid above the size limit (:data:`~ctrnn.MAX_ELEMENTS`,
+            :class:`~ctrnn.size_limit`).
         DivergenceError: the state became NaN/Inf (or the step size underflowed as it grew without
             bound), naming the time and the batch elements.
         SolverError: the solver exceeded ``max_steps``.
@@ -273,6 +273,9 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
         raise ValueError(f"max_steps must be a positive int or None, got {max_steps!r}")
 
     x0, t, u = prepare_problem(system, x0, t, inputs)
+    if fixed and step_size is not None:  # the integration grid is allocated whole
+        check_size(float(t[-1] - t[0]) / step_size + t.shape[0], f"the fixed-step grid of step_size = {step_size:g}",
+                   "raise step_size")
     real = t.dtype
     device = t.device
     t0, t1 = float(t[0]), float(t[-1])

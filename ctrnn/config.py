@@ -1,14 +1,18 @@
 """Run configurations: built-in defaults < a TOML file < ``--set`` assignments < command-line flags.
 
-Every key is checked against the defaults' schema; an unknown key is an error naming the valid ones.
-Values given on the command line as ``--set section.key=value`` are parsed as TOML literals, never evaluated.
-The command line and the simulations gallery resolve their configs here. The module sits at the bottom of
-the layers: it imports only the standard library and ctrnn's exceptions.
+Every key is checked against the defaults' schema; an unknown key is an error naming the valid ones. A value
+must have its default's type (an int where the default is an int: counts and seeds are never truncated; a float
+or an int where it is a float), every number must be finite (TOML's ``nan`` and ``inf`` make no sense as a time,
+a size or a tolerance), and :func:`check_bounds` checks the ranges a caller states. Values given on the command
+line as ``--set section.key=value`` are parsed as TOML literals, never evaluated. The command line and the
+simulations gallery resolve their configs here. The module sits at the bottom of the layers: it imports only
+the standard library, ctrnn's exceptions and its seed check.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
@@ -17,7 +21,8 @@ from typing import Any
 from ._errors import ConfigError
 from ._files import write_text
 
-__all__ = ["assign", "check_value", "merge", "overrides", "parse_assignment", "read_toml", "resolve"]
+__all__ = ["assign", "check_bounds", "check_value", "merge", "overrides", "parse_assignment", "read_toml",
+           "resolve"]
 
 #: expected types of each value, from its default; None defaults accept a number
 _NUMBER = (int, float)
@@ -26,7 +31,9 @@ _NUMBER = (int, float)
 def _expected(default: Any) -> tuple[type, ...]:
     if isinstance(default, bool):
         return (bool,)
-    if isinstance(default, (int, float)) or default is None:
+    if isinstance(default, int):
+        return (int,)
+    if isinstance(default, float) or default is None:
         return _NUMBER
     return (type(default),)
 
@@ -130,6 +137,8 @@ def _overlay(out: dict, layer: Mapping, schema: dict, free: Collection[str], whe
             if not isinstance(value, dict):
                 raise ConfigError(f"config key {name!r} must be a table (section), got {value!r}")
             if key in free:
+                for sub, item in value.items():
+                    _check_finite(f"{name}.{sub}", item)
                 out[key].update(value)
             else:
                 _overlay(out[key], value, default, (), f"{name}.")
@@ -138,7 +147,9 @@ def _overlay(out: dict, layer: Mapping, schema: dict, free: Collection[str], whe
 
 
 def check_value(name: str, value: Any, default: Any) -> Any:
-    """Check ``value`` against the type of ``default`` (ints are accepted where floats are expected).
+    """Check ``value`` against the type of ``default``: ints are accepted where floats are expected, not floats
+    where ints are (a count or a seed is never truncated); the items of a list against the type of the default's
+    first item (any item for an empty default); every number finite.
 
     Arguments:
         name: the dotted key, for the message.
@@ -149,17 +160,80 @@ def check_value(name: str, value: Any, default: Any) -> Any:
         ``value`` unchanged.
 
     Raises:
-        ConfigError: the value has the wrong type.
+        ConfigError: the value has the wrong type, or is (or holds) a NaN or an infinity.
     """
+    _check_type(name, value, default)
+    if isinstance(value, list) and isinstance(default, list) and default:
+        for item in value:
+            _check_type(name, item, default[0], item_of=value)
+    _check_finite(name, value)
+    return value
+
+
+def _check_type(name: str, value: Any, default: Any, item_of: list | None = None) -> None:
     expected = _expected(default)
     if isinstance(value, bool) and bool not in expected:
         ok = False
     else:
         ok = isinstance(value, expected) or (default is None and value is None)
     if not ok:
-        kinds = " or ".join(t.__name__ for t in expected)
-        raise ConfigError(f"config key {name!r} must be {kinds}, got {value!r}")
-    return value
+        kinds = " or ".join("float" if t is float else t.__name__ for t in expected)
+        what = f"a list of {kinds}" if item_of is not None else kinds
+        raise ConfigError(f"config key {name!r} must be {what}, got {item_of if item_of is not None else value!r}")
+
+
+def _check_finite(name: str, value: Any) -> None:
+    """Refuse NaN and infinities, in a value or in the items of a list or table."""
+    items = value if isinstance(value, list) else value.values() if isinstance(value, dict) else [value]
+    for item in items:
+        if isinstance(item, (list, dict)):
+            _check_finite(name, item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ConfigError(f"config key {name!r} must be a finite number, got {value!r}")
+
+
+def check_bounds(cfg: Mapping[str, Any], bounds: Mapping[str, str]) -> None:
+    """Check the ranges of a resolved config's numbers.
+
+    Arguments:
+        cfg: the resolved config.
+        bounds: ``dotted.key: rule`` with a rule ``"> X"``, ``">= X"``, ``"in [A, B]"`` or ``"a seed"`` (an
+            integer torch's generators take); a list's items are each checked; keys absent from ``cfg``, and
+            ``None`` values (unset), are skipped.
+
+    Raises:
+        ConfigError: a value outside its range; the message names the key and the range.
+    """
+    for dotted, rule in bounds.items():
+        node: Any = cfg
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                break
+            node = node[part]
+        else:
+            for item in node if isinstance(node, list) else [node]:
+                if item is not None and not _within(item, rule):
+                    text = "a seed: an integer in [-2**63, 2**64 - 1]" if rule == "a seed" else rule
+                    raise ConfigError(f"config key {dotted!r} must be {text}, got {node!r}")
+
+
+def _within(value: Any, rule: str) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True  # a type the schema checks
+    if rule == "a seed":
+        from ._validation import SEED_RANGE
+
+        return isinstance(value, int) and SEED_RANGE[0] <= value <= SEED_RANGE[1]
+    op, _, bound = rule.partition(" ")
+    if op == "in":
+        low, high = (float(v) for v in bound.strip("[]").split(","))
+        return low <= value <= high
+    limit = float(bound)
+    if op == ">":
+        return value > limit
+    if op == ">=":
+        return value >= limit
+    raise ValueError(f"unknown bound rule {rule!r}; use '> X', '>= X', 'in [A, B]' or 'a seed'")
 
 
 def assign(tree: dict[str, Any], path: list[str], value: Any) -> None:

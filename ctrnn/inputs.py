@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ._validation import as_tensor, check_finite
+from ._validation import as_tensor, check_finite, check_number
 
 __all__ = ["Constant", "FunctionInput", "Input", "Interpolated", "PiecewiseConstant", "as_input", "pulse", "step",
            "steps"]
@@ -258,12 +258,12 @@ def steps(times: Sequence[float], levels: torch.Tensor | Sequence, *, t_span: tu
         a :class:`PiecewiseConstant` input.
 
     Raises:
-        ValueError: a non-increasing span or switch times, or a count of levels that is not ``K + 1``.
+        ValueError: a non-finite or non-increasing span or switch times, or a count of levels that is not ``K + 1``.
     """
-    t0, t1 = float(t_span[0]), float(t_span[1])
+    t0, t1 = check_number(t_span[0], "t_span[0]"), check_number(t_span[1], "t_span[1]")
     if not t1 > t0:
         raise ValueError(f"t_span must be increasing, got {t_span}")
-    times = [float(s) for s in times]
+    times = [check_number(s, "switch time") for s in times]  # a NaN time would silently never switch
     if any(b <= a for a, b in zip(times[:-1], times[1:])):
         raise ValueError(f"switch times must be strictly increasing, got {times}")
     vals = [as_tensor(v, "levels") for v in levels]
@@ -284,9 +284,12 @@ def step(t_on: float, amplitude: torch.Tensor | Sequence[float] | float, *, t_sp
 
     Returns:
         a :class:`PiecewiseConstant` input.
+
+    Raises:
+        ValueError: a non-finite ``t_on`` or span.
     """
     amp = as_tensor(amplitude, "amplitude")
-    return steps([t_on], [torch.zeros_like(amp), amp], t_span=t_span)
+    return steps([check_number(t_on, "t_on")], [torch.zeros_like(amp), amp], t_span=t_span)
 
 
 def pulse(t_on: float, t_off: float, amplitude: torch.Tensor | Sequence[float] | float, *,
@@ -300,8 +303,9 @@ def pulse(t_on: float, t_off: float, amplitude: torch.Tensor | Sequence[float] |
         a :class:`PiecewiseConstant` input.
 
     Raises:
-        ValueError: ``t_off <= t_on``.
+        ValueError: ``t_off <= t_on``, or a non-finite time.
     """
+    t_on, t_off = check_number(t_on, "t_on"), check_number(t_off, "t_off")
     if not t_off > t_on:
         raise ValueError(f"t_off must be > t_on, got t_on={t_on}, t_off={t_off}")
     amp = as_tensor(amplitude, "amplitude")

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 
 from ._errors import ConfigError
+from ._validation import check_positive_int, check_seed
+from ._validation import check_size  # public here: the CLI checks a run's sizes before making its folder
 from ._validation import default_dtype  # public here: the gallery runs each experiment in its --dtype
 from .analysis import gradient_propagation, state_parts
 from .discretize import DiscreteMap, map_time_step
@@ -25,8 +27,9 @@ from .io import load, read
 from .systems import System, build_system, model_parameters
 
 __all__ = ["DTYPES", "INPUT_KINDS", "NATURAL_SCHEMES", "build_input", "build_model", "build_model_and_states",
-           "check_input_kind", "constant_input", "default_dtype", "file_sha256", "gradient_results", "model_config",
-           "model_file_section", "natural_scheme", "place", "random_states", "resolve_torch"]
+           "check_gradient_targets", "check_input_kind", "check_size", "constant_input", "default_dtype", "file_sha256",
+           "gradient_results", "model_config", "model_file_section", "natural_scheme", "place", "random_states",
+           "resolve_torch", "time_grid"]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: the kinds of input an ``input`` section describes (see :func:`build_input`)
@@ -89,10 +92,37 @@ def random_states(obj: System | DiscreteMap, seed: int, batch: int, scale: float
 
     Returns:
         ``(batch, n)`` states.
+
+    Raises:
+        TypeError, ValueError: a batch that is not an int >= 1 or is above the size limit; a seed outside torch's
+            range.
     """
-    gen = torch.Generator().manual_seed(seed)
+    batch = check_positive_int(batch, "batch")
+    check_size(batch * obj.state_dim, f"the initial states (batch = {batch} x n = {obj.state_dim})", "lower the batch")
+    gen = torch.Generator().manual_seed(check_seed(seed))
     x0 = scale * torch.randn(batch, obj.state_dim, generator=gen, dtype=torch.float64)
     return x0.to(device=device, dtype=obj.dtype or dtype)
+
+
+def time_grid(t_end: float, spacing: float, per_point: int = 1, *, what: str = "the time grid",
+              fix: str = "use a larger spacing or a shorter span") -> torch.Tensor:
+    """``round(t_end / spacing) + 1`` (at least 2) evenly spaced times from 0 to ``t_end``, float64, after checking
+    that they and the ``per_point`` values kept at each (batch x n for a trajectory) fit the size limit.
+
+    Arguments:
+        t_end: the end (> 0). spacing: about the step between times (> 0).
+        per_point: values stored per time point. what, fix: for the message, naming the config keys.
+
+    Returns:
+        ``(T,)`` times.
+
+    Raises:
+        ValueError: ``T * per_point`` is above the size limit (:class:`~ctrnn.size_limit`), or not finite.
+    """
+    ratio = t_end / spacing
+    check_size((ratio + 1) * per_point, what, fix)
+    steps = max(1, round(ratio))
+    return torch.linspace(0.0, t_end, steps + 1, dtype=torch.float64)
 
 
 def natural_scheme(kind: str) -> str:
@@ -168,15 +198,22 @@ def build_model(cfg: Mapping[str, Any]) -> System:
 
     Raises:
         ValueError: an unknown model, device or dtype; ConfigError: an unknown model parameter, or one of the
-            wrong type.
+            wrong type or out of range (the message names its key ``model.NAME``).
     """
     dev, dt = resolve_torch(cfg["device"], cfg["dtype"])
     kind = cfg["model"]["kind"]
     params = {k: v for k, v in cfg["model"].items() if k != "kind"}
     try:
         model = build_system(kind, params, seed=cfg["seed"])
-    except TypeError as exc:  # the model's own check of a parameter's type: here it comes from the config
-        raise ConfigError(f"model {kind!r}: {exc}") from exc
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:  # the model's own check of a parameter: here it comes from the config
+        name = str(exc).split(" ", 1)[0]  # the models' messages start with the argument's name
+        if name in params:
+            raise ConfigError(f"config key 'model.{name}' (model {kind!r}): {exc}") from exc
+        if isinstance(exc, TypeError):
+            raise ConfigError(f"model {kind!r}: {exc}") from exc
+        raise
     return place(model, dev, dt)
 
 
@@ -264,6 +301,32 @@ def build_input(spec: Mapping[str, Any], system: System, t_end: float) -> Input 
     return pulse(spec["start"], spec["stop"], amplitude, t_span=(0.0, t_end))
 
 
+def check_gradient_targets(targets: Mapping[str, tuple[System | DiscreteMap, torch.Tensor]], horizon: float,
+                           dt: float, part: str = "all") -> None:
+    """Check what :func:`gradient_results` would run, before it runs: the ``part`` and the sizes.
+
+    Arguments:
+        targets, horizon, dt, part: as for :func:`gradient_results`.
+
+    Raises:
+        ConfigError: a ``part`` that none of the models has (the message lists the valid ones).
+        ValueError: the states kept over the horizon (its steps x batch x n) are above the size limit.
+    """
+    valid = dict.fromkeys(["all", *(name for obj, _ in targets.values() for name in state_parts(obj))])
+    if part not in valid:
+        which = "any model here" if len(targets) > 1 else "this model"
+        raise ConfigError(f"gradients.part = {part!r} is not a part of the state of {which}; "
+                          f"choose one of: {', '.join(valid)}")
+    for name, (obj, x0) in targets.items():
+        check_size(_gradient_steps(obj, horizon, dt) * x0.numel(), f"{name}'s states over the horizon "
+                   "(gradients.horizon / its step x batch x n)", "lower gradients.horizon or the batch")
+
+
+def _gradient_steps(obj: System | DiscreteMap, horizon: float, dt: float) -> float:
+    """The steps of a gradient propagation over ``horizon`` time units: a map's own, a flow's of ``dt``."""
+    return horizon / (map_time_step(obj) or 1.0) if isinstance(obj, DiscreteMap) else horizon / dt
+
+
 def gradient_results(targets: Mapping[str, tuple[System | DiscreteMap, torch.Tensor]], horizon: float,
                      t_transient: float, dt: float, part: str = "all",
                      progress: bool = False) -> dict[str, Any]:
@@ -275,12 +338,18 @@ def gradient_results(targets: Mapping[str, tuple[System | DiscreteMap, torch.Ten
         t_transient: time run before measuring, in time units.
         dt: the step a flow is advanced with (a map takes its own step).
         part: the part of the state to follow (``"all"``, or a name from ``state_parts``); a model without it
-            is followed through its whole state. With ``"all"`` an LSTM is also followed through its cell path.
+            is followed through its whole state (at least one model must have it). With ``"all"`` an LSTM is also
+            followed through its cell path.
         progress: show progress bars.
 
     Returns:
         ``label: GradientPropagation``; the label is the name, or ``"name (part)"``.
+
+    Raises:
+        ConfigError, ValueError: a ``part`` that no model has, or sizes above the limit (see
+            :func:`check_gradient_targets`).
     """
+    check_gradient_targets(targets, horizon, dt, part)
     results = {}
     for name, (obj, x0) in targets.items():
         per_step = (map_time_step(obj) or 1.0) if isinstance(obj, DiscreteMap) else 1.0

@@ -72,9 +72,9 @@ def test_driven_model_with_a_pulse(tmp_path):
     (["--model", "hopfield"], "unknown model 'hopfield'; choose one of: beer, gru, linear, lorenz, lru, lstm, rate"),
     (["--method", "rk45"], "unknown method 'rk45'"),
     (["--dtype", "float16"], "unknown dtype 'float16'; choose one of: float32, float64"),
-    (["--set", "simulation.batch=\"many\""], "config key 'simulation.batch' must be int or float"),
+    (["--set", "simulation.batch=\"many\""], "config key 'simulation.batch' must be int, got 'many'"),
     (["--set", "input.kind=\"pulse\""], "the model has no inputs"),
-    (["--t-end", "-1"], "simulation.t_end must be > 0"),
+    (["--t-end", "-1"], "config key 'simulation.t_end' must be > 0, got -1.0"),
     (["--model", "lorenz", "--method", "euler", "--step-size", "0.5", "--t-end", "50"], "diverged"),
     (["--set", "model.tau=0.0"], "tau must be > 0"),
     (["--config", "/nonexistent/run.toml"], "config file not found: /nonexistent/run.toml"),
@@ -170,7 +170,7 @@ def test_discretize_writes_the_map_errors_and_plots(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["--scheme", "zoh"], "scheme 'zoh' does not apply to RateRNN"),
     (["--scheme", "heun"], "unknown scheme 'heun'"),
-    (["--dt", "0"], "discretize.dt must be > 0"),
+    (["--dt", "0"], "config key 'discretize.dt' must be > 0"),
     (["--set", "discretize.dts=[0.3]"], "dt = 0.3 does not divide the span 10"),
 ])
 def test_discretize_bad_input(tmp_path, args, message):
@@ -255,7 +255,7 @@ def test_lyapunov_gradients_and_sweep_verbs(tmp_path):
     result = run("sweep", "--parameter", "model.q", "--out", tmp_path / "sw2")
     assert result.exit_code == 2 and "has no parameter 'q'" in result.output
     result = run("lyapunov", "--set", "lyapunov.t_total=0.0", "--out", tmp_path / "ly2")
-    assert result.exit_code == 2 and "t_total must be positive" in result.output
+    assert result.exit_code == 2 and "config key 'lyapunov.t_total' must be > 0" in result.output
     assert not (tmp_path / "ly2").exists()  # refused before any folder was made
 
 

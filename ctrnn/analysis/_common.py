@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from .._validation import as_tensor, check_finite, reference_tensor
+from .._validation import as_state, as_tensor, check_finite, reference_tensor
 from ..discretize._base import DiscreteMap
 from ..systems._base import System
 
@@ -21,15 +21,9 @@ def check_dynamics(obj: Any, verb: str) -> bool:
 
 
 def check_states(obj: System | DiscreteMap, x: Any, name: str) -> torch.Tensor:
-    """``x`` as a ``(*batch, n)`` tensor in the model's dtype and device, finite."""
-    x = as_tensor(x, name)
-    ref = reference_tensor(obj)
-    if ref is not None:
-        x = x.to(device=ref.device, dtype=ref.dtype if ref.is_complex() or not x.is_complex() else x.dtype)
-    if x.ndim < 1 or x.shape[-1] != obj.state_dim:
-        raise ValueError(f"{name} must have shape (*batch, {obj.state_dim}) for this model, got {tuple(x.shape)}")
-    check_finite(x, name)
-    return x
+    """``x`` as a ``(*batch, n)`` tensor in the model's dtype and device: non-empty, finite, real for a real
+    model, in a supported dtype (see :func:`~ctrnn._validation.as_state`)."""
+    return as_state(x, name, obj.state_dim, reference_tensor(obj))
 
 
 def check_input(obj: System | DiscreteMap, inputs: Any, x: torch.Tensor) -> torch.Tensor | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from .._validation import as_tensor
+from .._validation import as_tensor, check_finite, check_nonempty
 
 
 def principal_components(x: torch.Tensor, k: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -18,10 +18,19 @@ def principal_components(x: torch.Tensor, k: int = 2) -> tuple[torch.Tensor, tor
 
     Returns:
         ``(projected (..., k), components (k, n), explained_variance_ratio (k,))``.
+
+    Raises:
+        ValueError: non-finite points, or none.
     """
     flat = x.reshape(-1, x.shape[-1]).double()
-    mean = flat.mean(0)
-    _, s, vh = torch.linalg.svd(flat - mean, full_matrices=False)
+    check_nonempty(flat, "x")
+    check_finite(flat, "x")
+    # states beyond 1e100 (a run growing without bound, yet finite) are scaled to a largest entry of 1 first: their
+    # squares overflow, and inf / inf would make every share NaN
+    scale = float(flat.abs().max())
+    scale = scale if scale > 1e100 else 1.0
+    mean = (flat / scale).mean(0) * scale
+    _, s, vh = torch.linalg.svd((flat - mean) / scale, full_matrices=False)
     var = s**2
     ratio = var[:k] / var.sum().clamp_min(torch.finfo(var.dtype).tiny)
     proj = (x.double() - mean) @ vh[:k].T

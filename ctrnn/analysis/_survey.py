@@ -21,12 +21,13 @@ from .._errors import DivergenceError
 from .._progress import ProgressBar
 from .._results import Result, plot_result
 from .._simulate import SolverStats, Trajectory, simulate
-from .._validation import as_tensor, check_positive, default_dtype, reference_tensor
+from .._validation import (as_tensor, check_nonnegative, check_positive, check_positive_int, check_size,
+                          default_dtype, reference_tensor)
 from ..discretize import DiscreteMap
 from ..inputs import Constant
 from ..systems import RateRNN, System
 from ..systems._rate import make_generator
-from ._common import check_dynamics
+from ._common import check_dynamics, check_states
 from ._projection import pca_plane, principal_components, state_plane
 from .accuracy import DiscretizationError, discretization_error
 from .chaos import LyapunovSpectrum, lyapunov_spectrum
@@ -114,6 +115,30 @@ class SurveySettings:
     discretization_steps: tuple[int, ...] = (8, 4, 2, 1)
     discretization_span: float = 40.0
 
+    def __post_init__(self) -> None:
+        """Every size checked at construction (``ValueError`` / ``TypeError`` naming the field)."""
+        for f in dataclasses.fields(self):
+            value, name = getattr(self, f.name), f"SurveySettings.{f.name}"
+            if f.name in _COUNTS_FROM_ZERO:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+            elif f.type in ("int", int):
+                check_positive_int(value, name)
+            elif f.name == "discretization_steps":
+                if not value:
+                    raise ValueError(f"{name} must hold at least one step multiple, got {value!r}")
+                for v in value:
+                    check_positive_int(v, name)
+            elif f.name in _FROM_ZERO:
+                check_nonnegative(value, name)
+            else:
+                check_positive(value, name)
+        if self.start_design > 1:
+            raise ValueError(f"SurveySettings.start_design is a share in [0, 1], got {self.start_design}")
+        if self.min_points > self.max_points:
+            raise ValueError(f"SurveySettings.min_points ({self.min_points}) must not exceed max_points "
+                             f"({self.max_points})")
+
     @classmethod
     def quick(cls, **changes: Any) -> SurveySettings:
         """The reduced sizes of ``--quick`` (shorter runs, fewer starts, coarser grids), with ``changes`` applied."""
@@ -125,6 +150,12 @@ class SurveySettings:
     def replace(self, **changes: Any) -> SurveySettings:
         """A copy with ``changes``; unknown names raise ``TypeError`` naming them."""
         return dataclasses.replace(self, **changes)
+
+
+#: settings that may be 0 (no refinement, no cycle search; no noise, no transient); the other ints are counts >= 1
+#: and the other floats are > 0
+_COUNTS_FROM_ZERO = frozenset({"refine_rounds", "cycle_attempts", "cycle_max_dim"})
+_FROM_ZERO = frozenset({"start_noise", "start_design", "cycle_min_speed", "cycle_transient", "gradient_transient"})
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -253,7 +284,9 @@ def _survey(model: Any, is_map: bool, x0: Any, inputs: Any, seed: int, s: Survey
     device = ref.device if ref is not None else torch.device("cpu")
     if x0 is None:
         gen, _ = make_generator(seed)
+        check_size(s.batch * n, f"the initial states (settings.batch = {s.batch} x n = {n})", "lower settings.batch")
         x0 = x0_scale * torch.randn(s.batch, n, generator=gen, dtype=torch.float64)
+    check_states(model, x0, "x0")  # shape, empty batch, complex states of a real model, dtype, finiteness
     x0 = as_tensor(x0, "x0").to(device=device, dtype=dtype).reshape(-1, n)
     u = None if inputs is None else as_tensor(inputs, "inputs").to(device=device, dtype=dtype)
     if u is not None and (u.ndim != 1 or u.shape[0] != model.input_dim):
@@ -376,8 +409,13 @@ def _limit_cycles(model: System, traj: Trajectory, u: torch.Tensor | None, les: 
         return [], "not searched: the dynamics is chaotic"
     ends = traj.x[-1]
     with torch.no_grad():
-        speeds = model(torch.zeros((), dtype=ends.dtype, device=ends.device), ends, u).norm(dim=-1)
+        f = model(torch.zeros((), dtype=ends.dtype, device=ends.device), ends, u)
+        top = f.abs().amax(-1, keepdim=True).clamp_min(torch.finfo(f.real.dtype).tiny)
+        speeds = (f / top).norm(dim=-1) * top[..., 0]  # scaled: the squares of a huge (finite) speed overflow
+    if not bool(torch.isfinite(speeds).all()):
+        return [], "not searched: the trajectory ends move at a non-finite speed (the state grows without bound)"
     cycles: list[LimitCycle] = []
+    failures: list[str] = []
     attempts = 0
     for i in speeds.argsort(descending=True).tolist():
         if float(speeds[i]) < s.cycle_min_speed or attempts >= s.cycle_attempts:
@@ -389,9 +427,14 @@ def _limit_cycles(model: System, traj: Trajectory, u: torch.Tensor | None, les: 
         try:
             cycles.append(find_limit_cycle(model, ends[i], inputs=u, t_transient=s.cycle_transient,
                                            t_search=s.cycle_search, rtol=1e-10, atol=1e-10, tol=s.cycle_tol))
-        except (NoCycleError, DivergenceError, ValueError):
+        except (NoCycleError, DivergenceError, ValueError) as error:
+            failures.append(_first_line(error))
             continue
-    return cycles, "" if cycles else "none found: every trajectory settles on a fixed point"
+    if cycles:
+        return cycles, ""
+    if not failures:  # every end was slower than cycle_min_speed
+        return [], "none found: every trajectory settles on a fixed point"
+    return [], f"none found from the {attempts} fastest-moving trajectory end(s): {failures[0]}"
 
 
 def _diameter(points: torch.Tensor) -> float:

@@ -9,7 +9,7 @@ from torch import nn
 
 from .._errors import locate_divergence
 from .._results import save_object
-from .._validation import check_positive_int, reference_tensor
+from .._validation import check_nonempty, check_positive_int, check_size, reference_tensor
 from ..systems._base import System, batched_jacobian, batched_jvp
 from ..systems._wrappers import WrapsCallable
 
@@ -57,7 +57,8 @@ class DiscreteMap(nn.Module):
             ``x_1 .. x_T``, shape ``(T, *batch, n)`` (one state per input; ``x0`` not included).
 
         Raises:
-            ValueError: on shapes that do not match, or missing ``steps``.
+            ValueError: on shapes that do not match, an empty batch, missing ``steps``, or more states than
+                the size limit (:class:`~ctrnn.size_limit`).
             DivergenceError: if a state becomes NaN/Inf, naming the iteration and batch elements.
         """
         if x0.shape[-1] != self.state_dim:
@@ -72,6 +73,9 @@ class DiscreteMap(nn.Module):
             n_steps = inputs.shape[0]
             if self.dtype is not None and inputs.dtype != self.dtype.to_real():  # inputs follow the map's dtype
                 inputs = inputs.to(self.dtype.to_real())
+        check_nonempty(x0, "x0")
+        check_size(n_steps * x0.numel(), f"the rollout ({n_steps} steps x {x0.numel()} state values of x0)",
+                   "take fewer steps or fewer initial states")
         states = []
         x = x0
         for k in range(n_steps):

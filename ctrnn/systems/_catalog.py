@@ -10,6 +10,7 @@ import torch
 
 from .._errors import ConfigError
 from .._registry import Registry
+from .._validation import check_seed
 from ._base import System
 from ._beer import BeerCTRNN
 from ._gated import GRUODE, LSTMODE
@@ -66,7 +67,7 @@ def _linear(n: int = 8, m: int = 1, decay: float = 0.5, *, seed: int | None = No
     about ``decay`` per time unit (finite n spreads the edge by a few percent at n = 400, more at the
     default n = 8). ``B_ij ~ N(0, 1)``.
     """
-    gen = torch.Generator().manual_seed(0 if seed is None else seed)
+    gen = torch.Generator().manual_seed(0 if seed is None else check_seed(seed))
     dtype = torch.get_default_dtype()
     # the shift is 1 + decay, not decay: J's spectrum reaches Re = 1, so this keeps every mode decaying
     A = torch.randn(n, n, generator=gen, dtype=torch.float64) / n**0.5 - (1 + decay) * torch.eye(n, dtype=torch.float64)

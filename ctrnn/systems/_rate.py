@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_tensor, check_finite, check_positive_int, check_shape, per_unit
+from .._validation import as_tensor, check_finite, check_positive_int, check_seed, check_shape, per_unit
 from ._activations import Activation, get_activation
 from ._base import System
 
@@ -23,7 +23,7 @@ def make_generator(seed: int | torch.Generator | None) -> tuple[torch.Generator,
         return gen, gen.seed()
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, a torch.Generator or None, got {type(seed).__name__}")
-    gen.manual_seed(seed)
+    gen.manual_seed(check_seed(seed))
     return gen, seed
 
 

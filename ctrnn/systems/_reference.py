@@ -9,11 +9,19 @@ from typing import Any
 
 import torch
 
+from .._validation import check_number
 from ._base import System
 
 
 class _Reference(System):
+    """A reference system; its parameters are checked finite numbers (``TypeError`` / ``ValueError`` naming them)."""
+
     input_dim = 0
+
+    def _set(self, **params: Any) -> None:
+        for name, value in params.items():
+            setattr(self, name, check_number(value, name))
+        self._params = {name: getattr(self, name) for name in params}
 
     def config(self) -> dict[str, Any]:
         return dict(self._params)
@@ -27,15 +35,18 @@ class _Reference(System):
 
 
 class Lorenz(_Reference):
-    """Lorenz-63: ``x' = sigma (y - x)``, ``y' = x (rho - z) - y``, ``z' = x y - beta z``."""
+    """Lorenz-63: ``x' = sigma (y - x)``, ``y' = x (rho - z) - y``, ``z' = x y - beta z``.
+
+    Raises:
+        TypeError: a parameter that is not a number. ValueError: a NaN or infinite parameter.
+    """
 
     state_dim = 3
     equations = "x' = sigma (y - x), y' = x (rho - z) - y, z' = x y - beta z"
 
     def __init__(self, sigma: float = 10.0, rho: float = 28.0, beta: float = 8.0 / 3.0):
         super().__init__()
-        self.sigma, self.rho, self.beta = float(sigma), float(rho), float(beta)
-        self._params = {"sigma": self.sigma, "rho": self.rho, "beta": self.beta}
+        self._set(sigma=sigma, rho=rho, beta=beta)
 
     def forward(self, t: torch.Tensor, s: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         x, y, z = s.unbind(-1)
@@ -60,15 +71,18 @@ class Lorenz(_Reference):
 
 
 class Rossler(_Reference):
-    """Rössler: ``x' = -y - z``, ``y' = x + a y``, ``z' = b + z (x - c)``."""
+    """Rössler: ``x' = -y - z``, ``y' = x + a y``, ``z' = b + z (x - c)``.
+
+    Raises:
+        TypeError: a parameter that is not a number. ValueError: a NaN or infinite parameter.
+    """
 
     state_dim = 3
     equations = "x' = -y - z, y' = x + a y, z' = b + z (x - c)"
 
     def __init__(self, a: float = 0.2, b: float = 0.2, c: float = 5.7):
         super().__init__()
-        self.a, self.b, self.c = float(a), float(b), float(c)
-        self._params = {"a": self.a, "b": self.b, "c": self.c}
+        self._set(a=a, b=b, c=c)
 
     def forward(self, t: torch.Tensor, s: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         x, y, z = s.unbind(-1)
@@ -85,15 +99,18 @@ class Rossler(_Reference):
 
 
 class VanDerPol(_Reference):
-    """Van der Pol ``x'' - mu (1 - x^2) x' + x = 0`` as ``x' = v``, ``v' = mu (1 - x^2) v - x``."""
+    """Van der Pol ``x'' - mu (1 - x^2) x' + x = 0`` as ``x' = v``, ``v' = mu (1 - x^2) v - x``.
+
+    Raises:
+        TypeError: a parameter that is not a number. ValueError: a NaN or infinite parameter.
+    """
 
     state_dim = 2
     equations = "x' = v, v' = mu (1 - x^2) v - x"
 
     def __init__(self, mu: float = 1.0):
         super().__init__()
-        self.mu = float(mu)
-        self._params = {"mu": self.mu}
+        self._set(mu=mu)
 
     def forward(self, t: torch.Tensor, s: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         x, v = s.unbind(-1)

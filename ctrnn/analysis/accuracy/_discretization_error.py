@@ -13,6 +13,7 @@ import torch
 from ..._errors import DivergenceError
 from ..._results import Result, plot_result
 from ..._simulate import prepare_problem, simulate
+from ..._validation import as_tensor, check_number, check_positive, check_size
 from ...systems._base import System
 from ...discretize import discretize
 
@@ -155,11 +156,13 @@ def discretization_error(system: System, x0: torch.Tensor, t: float | tuple[floa
         :class:`DiscretizationError`.
 
     Raises:
-        ValueError: a ``dt`` that does not divide the span; a tensor of input samples; as
+        ValueError: a non-finite span, a non-positive ``dt`` or one that does not divide the span; a tensor
+            of input samples; a reference trajectory above the size limit (:class:`~ctrnn.size_limit`); as
             ``discretize`` and ``simulate`` for the rest.
         DivergenceError: the continuous reference itself diverged (a rollout's divergence is recorded instead).
     """
-    t0, t1 = (0.0, float(t)) if not isinstance(t, (tuple, list)) else (float(t[0]), float(t[1]))
+    t0, t1 = (0.0, t) if not isinstance(t, (tuple, list)) else (t[0], t[1])
+    t0, t1 = check_number(t0, "t"), check_number(t1, "t")
     if not t1 > t0:
         raise ValueError(f"the span must have t1 > t0, got ({t0}, {t1})")
     if isinstance(inputs, torch.Tensor):
@@ -170,7 +173,7 @@ def discretization_error(system: System, x0: torch.Tensor, t: float | tuple[floa
     span = t1 - t0
     steps = []
     for dt in dts:
-        k = round(span / dt)
+        k = round(span / check_positive(dt, "dts"))
         if k < 1 or abs(k * dt - span) > 1e-9 * span:
             raise ValueError(f"dt = {dt} does not divide the span {span:g} into whole steps")
         steps.append(k)
@@ -179,6 +182,8 @@ def discretization_error(system: System, x0: torch.Tensor, t: float | tuple[floa
     max_err = torch.zeros(len(schemes), len(dts), dtype=torch.float64)
     final_err = torch.zeros_like(max_err)
     finest = max(steps)
+    check_size((finest + 1) * as_tensor(x0, "x0").numel(), f"the reference trajectory ({finest + 1} times of the "
+               "smallest dt x the values of x0)", "use larger dts or a shorter span")
     fine_grid = torch.linspace(t0, t1, finest + 1, dtype=torch.float64)
     x0c, fine_c, u = prepare_problem(system, x0, fine_grid, inputs)
     grids = [fine_c[:: finest // k] if finest % k == 0 else torch.linspace(t0, t1, k + 1, dtype=torch.float64).to(fine_c)

@@ -109,7 +109,7 @@ class LyapunovSpectrum(Result):
 
     def summary(self) -> str:
         unit = "per iteration" if self.is_map else "per unit time"
-        lead = ", ".join(f"{float(e):+.4f} ± {float(s):.4f}" for e, s in zip(self.exponents[:4], self.stderr[:4]))
+        lead = ", ".join(f"{float(e):+.4f} ± {_stderr_text(s)}" for e, s in zip(self.exponents[:4], self.stderr[:4]))
         more = f" (+{len(self.exponents) - 4} more)" if len(self.exponents) > 4 else ""
         return (f"Lyapunov exponents ({unit}): {lead}{more}; sum {float(self.exponents.sum()):+.6g}; "
                 f"Kaplan-Yorke dimension {self.kaplan_yorke_text()}; entropy {self.entropy:.4g}; "
@@ -118,6 +118,12 @@ class LyapunovSpectrum(Result):
     def plot(self, *, title: str | None = None) -> Figure:
         """Left: the spectrum with error bars. Right: running estimates of the leading exponents. Returns a Figure."""
         return plot_result(self, title=title)
+
+
+def _stderr_text(stderr: Any) -> str:
+    """A standard error to 4 decimals; ``n/a`` where it cannot be estimated (one state and one time block)."""
+    value = float(stderr)
+    return f"{value:.4f}" if math.isfinite(value) else "n/a"
 
 
 def decide_exponents(exponents: torch.Tensor, stderr: torch.Tensor | None, resolution: float = 0.0) -> torch.Tensor:
@@ -204,8 +210,9 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
         :class:`LyapunovSpectrum`.
 
     Raises:
-        ValueError: non-positive times or steps, ``k`` outside ``1..n``, wrong shapes; ``dt`` or ``method``
-            for a map; an unknown ``method`` (the message lists the schemes).
+        ValueError: non-positive times or steps, ``k`` outside ``1..n``, wrong shapes, an empty batch, complex
+            states for a real model, an unsupported dtype (float16, ...); ``dt`` or ``method`` for a map; an
+            unknown ``method`` (the message lists the schemes).
         DivergenceError: the state or the vectors became non-finite (or left ``max_norm``): the time and the
             batch elements are named; no partial estimate is returned as if converged.
     """
@@ -312,7 +319,6 @@ def _spectra(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor, h: float,
 
     step_i = 0  # steps taken: the clock of time-dependent inputs
     interval = h * per_qr
-    block_of = [j * n_blocks // n_intervals for j in range(n_intervals)]
     block_sums = torch.zeros(n_blocks, rows, k, dtype=x.real.dtype, device=x.device)
     block_time = torch.zeros(n_blocks, dtype=torch.float64)
     total = torch.zeros(rows, k, dtype=x.real.dtype, device=x.device)
@@ -364,8 +370,9 @@ def _spectra(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor, h: float,
                 continue
             m = j - n_vec
             total += growth
-            block_sums[block_of[m]] += growth
-            block_time[block_of[m]] += interval
+            block = m * n_blocks // n_intervals  # n_blocks equal runs of intervals (no list of n_intervals)
+            block_sums[block] += growth
+            block_time[block] += interval
             if (m + 1) % record_every == 0 or m + 1 == n_intervals:
                 times.append((m + 1) * interval)
                 running.append(total.reshape(P, B, k).mean(1) / ((m + 1) * interval))

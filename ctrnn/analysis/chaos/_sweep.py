@@ -11,7 +11,7 @@ import torch
 
 from ..._results import Result, plot_result
 from ..._errors import DivergenceError
-from ..._validation import as_tensor, check_positive_int
+from ..._validation import as_tensor, check_finite, check_positive_int, check_seed, check_size
 from ...discretize._base import DiscreteMap
 from ...systems._base import System
 from ._lyapunov import LyapunovSpectrum, lyapunov_spectra
@@ -122,12 +122,16 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
         :class:`Sweep`. Each value's standard errors are taken over every (seed, initial state) estimate.
 
     Raises:
+        TypeError: a seed that is not an int. ValueError: no values or no seeds, non-finite values, a seed
+            outside torch's range, bad initial states (an empty batch, ...) or options (as
+            :func:`lyapunov_spectrum`).
         DivergenceError: a network diverged; the message names its parameter value and seed.
     """
     vals = as_tensor(values, "values").double().flatten()
     if vals.numel() == 0:
         raise ValueError("give at least one parameter value")
-    seeds = [int(s) for s in seeds]
+    check_finite(vals, "values")
+    seeds = [check_seed(s, "seeds") for s in seeds]  # 1.5 is no seed: never truncated to 1
     if not seeds:
         raise ValueError("give at least one seed")
     per_solve = check_positive_int(networks_per_solve, "networks_per_solve")
@@ -178,5 +182,7 @@ def _initial_states(model: System | DiscreteMap, seed: int, x0: Callable[[Any, i
     if x0 is not None:
         x = torch.as_tensor(x0(model, seed))
         return x.reshape(-1, x.shape[-1])
+    batch = check_positive_int(batch, "batch")
+    check_size(batch * model.state_dim, f"the initial states (batch = {batch} x n = {model.state_dim})", "lower batch")
     gen = torch.Generator().manual_seed(seed)
     return torch.randn(batch, model.state_dim, generator=gen, dtype=torch.float64)

@@ -14,7 +14,7 @@ from ..._errors import DivergenceError
 from ..._progress import ProgressBar
 from ...discretize._base import DiscreteMap
 from ...systems._base import System
-from ..._validation import check_positive
+from ..._validation import check_positive, check_size
 
 from ...discretize._base import map_time_step
 from .._tangent import TangentStepper, tangent_problem
@@ -174,8 +174,10 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
         :class:`GradientPropagation`.
 
     Raises:
-        ValueError: bad shapes or non-positive ``horizon`` / ``dt``; ``dt`` or ``method`` for a map; an
-            unknown ``method`` (the message lists the schemes).
+        ValueError: bad shapes, an empty batch, complex states for a real model, an unsupported dtype, or
+            non-positive ``horizon`` / ``dt``; ``dt`` or ``method`` for a map; an unknown ``method`` or ``part``
+            (the message lists the choices); more states over the horizon than the size limit
+            (:class:`~ctrnn.size_limit`).
         DivergenceError: the trajectory blew up.
     """
     is_map, x, h, method = tangent_problem(sys_or_map, x0, dt, method, "gradient_propagation")
@@ -185,6 +187,8 @@ def gradient_propagation(sys_or_map: System | DiscreteMap, x0: Any, *, horizon: 
     if not 0 <= fit_from < 1:
         raise ValueError(f"fit_from must be in [0, 1), got {fit_from!r}")
     name, idx = _part_indices(sys_or_map, part)
+    check_size(K * x.numel(), f"the states kept over the horizon ({K} steps x {x.numel()} state values)",
+               "shorten horizon, raise dt, or give fewer initial states")
     stepper = TangentStepper(sys_or_map, is_map, dt=h, method=method, inputs=inputs, like=x)
     available = stepper.steps_available()
     if available is not None and available < n_tr + K:

@@ -9,6 +9,7 @@ import torch
 
 from ..._results import Result, plot_result
 from ..._simulate import simulate
+from ..._validation import check_number, check_positive_int, check_size
 from ...systems._base import System
 from .._common import check_dynamics, check_input, check_states
 
@@ -77,6 +78,11 @@ def basins(system: System, attractors: dict[str, torch.Tensor], *, origin: Any =
 
     Returns:
         :class:`Basins`.
+
+    Raises:
+        TypeError: a map instead of a flow. ValueError: a resolution that is not two ints >= 1 or gives more
+            states than the size limit (:class:`~ctrnn.size_limit`); a non-finite extent; states of the wrong
+            shape; no attractors.
     """
     if check_dynamics(system, "basins"):
         raise TypeError("basins takes a flow (a System)")
@@ -88,7 +94,11 @@ def basins(system: System, attractors: dict[str, torch.Tensor], *, origin: Any =
     if not attractors:
         raise ValueError("give at least one attractor: {name: states (P, n)}")
     targets = {name: check_states(system, torch.as_tensor(v).reshape(-1, n), f"attractor {name!r}") for name, v in attractors.items()}
-    nx, ny = resolution
+    if not isinstance(resolution, (tuple, list)) or len(resolution) != 2:
+        raise ValueError(f"resolution must be (nx, ny), two ints >= 1, got {resolution!r}")
+    nx, ny = (check_positive_int(r, "resolution") for r in resolution)
+    check_size(nx * ny * n, f"the grid's states (resolution {nx} x {ny} x n = {n})", "use a coarser resolution")
+    extent = tuple(check_number(e, "extent") for e in extent)
     a = torch.linspace(extent[0], extent[1], nx, dtype=torch.float64)
     b = torch.linspace(extent[2], extent[3], ny, dtype=torch.float64)
     B, A = torch.meshgrid(b, a, indexing="ij")

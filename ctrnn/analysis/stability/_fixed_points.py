@@ -10,6 +10,7 @@ import torch
 
 from ..._progress import ProgressBar
 from ..._results import Result, plot_result
+from ..._validation import check_nonempty, check_positive_int, check_size
 from ...discretize._base import DiscreteMap
 from ...systems._base import System
 from .._common import check_dynamics, check_input, check_states, residual, residual_and_jacobian
@@ -147,7 +148,9 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         :class:`FixedPoints` (possibly empty, never silently wrong: unconverged minima are slow points).
 
     Raises:
-        TypeError: not a flow or a map. ValueError: starts of the wrong shape or non-finite, ``refine < 0``.
+        TypeError: not a flow or a map. ValueError: starts of the wrong shape, empty, complex for a real model,
+            in an unsupported dtype or non-finite; ``refine < 0``; more Jacobians than the size limit
+            (:class:`~ctrnn.size_limit`).
     """
     is_map = check_dynamics(sys_or_map, "find_fixed_points")
     x = check_states(sys_or_map, x_init, "x_init").clone()
@@ -209,6 +212,9 @@ def _search(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | No
     """Levenberg-Marquardt from every start of ``x`` ``(K, n)`` (modified in place); returns the converged
     iterates and their speeds, the slow ones and theirs (duplicates not merged), and the counts of starts that
     ran away and that converged."""
+    n = x.shape[-1]  # the Levenberg-Marquardt steps hold a Jacobian per start: checked before any is made
+    check_size(x.shape[0] * n * n, f"the Jacobians of the {label} search ({x.shape[0]} starts x n x n, n = {n})",
+               "give fewer starts")
     with ProgressBar(label, x.shape[0], unit="starts done", enabled=progress) as bar:
         return _levenberg_marquardt(sys_or_map, is_map, x, u, max_iter=max_iter, tol=tol, slow_tol=slow_tol,
                                     max_norm=max_norm, patience=patience, bar=bar)
@@ -400,11 +406,18 @@ def sample_starts(trajectory_states: torch.Tensor, k: int, *, noise: float = 0.0
 
     Returns:
         ``(k, n)`` starts in the states' dtype and device.
+
+    Raises:
+        TypeError: ``k`` not an int. ValueError: ``k < 1``, no states, or more starts than the size limit.
     """
     from ...systems._rate import make_generator
 
+    k = check_positive_int(k, "k")
+    check_size(k * trajectory_states.shape[-1], f"the starts (k = {k} x n = {trajectory_states.shape[-1]})",
+               "give a smaller k")
     gen, _ = make_generator(seed)
     flat = trajectory_states.detach().reshape(-1, trajectory_states.shape[-1])
+    check_nonempty(flat, "trajectory_states")
     idx = torch.randint(flat.shape[0], (k,), generator=gen)
     starts = flat[idx].clone()
     if noise > 0:
@@ -441,20 +454,22 @@ def fixed_point_starts(sys_or_map: System | DiscreteMap, visited_states: torch.T
         ``(k', n)`` starts in the model's dtype and device: ``k`` (``4k`` at most with ``found``).
 
     Raises:
-        ValueError: ``k < 1``, ``design_share`` outside ``[0, 1]``, ``margin < 0``, or states of the wrong shape.
+        TypeError: ``k`` not an int. ValueError: ``k < 1``, ``design_share`` outside ``[0, 1]``, ``margin < 0``,
+            states of the wrong shape or an empty batch of them, or more starts than the size limit
+            (:class:`~ctrnn.size_limit`).
     """
     from scipy.stats import qmc
 
     from ...systems._rate import make_generator
 
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+    k = check_positive_int(k, "k")
     if not 0.0 <= design_share <= 1.0:
         raise ValueError(f"design_share must be in [0, 1], got {design_share}")
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
     visited = check_states(sys_or_map, visited_states, "visited_states").detach()
     n = visited.shape[-1]
+    check_size(4 * k * n if found is not None else k * n, f"the starts (k = {k} x n = {n})", "give a smaller k")
     flat = visited.reshape(-1, n)
     gen, _ = make_generator(seed)
     k_design = round(design_share * k)
