@@ -1,15 +1,17 @@
 """Classic systems with published answers, used to validate the analysis.
 
-Their parameters are plain floats, so dtype and device follow the state they are given.
+Their parameters are plain floats, so dtype and device follow the state they are given; a constructor raises
+``ValueError`` for one that is NaN or Inf.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 
-from ._base import System
+from ._base import System, constructor_arguments
 
 
 class _Reference(System):
@@ -17,6 +19,18 @@ class _Reference(System):
 
     def config(self) -> dict[str, Any]:
         return dict(self._params)
+
+    @classmethod
+    def tensor_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        for name, value in constructor_arguments(cls, config).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+        return {}  # plain floats: no tensors
+
+    def check_parameters(self) -> None:
+        for name, value in self._params.items():
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value}")
 
     def describe(self) -> str:
         params = ", ".join(f"{k}={v:g}" for k, v in self._params.items())
@@ -36,6 +50,7 @@ class Lorenz(_Reference):
         super().__init__()
         self.sigma, self.rho, self.beta = float(sigma), float(rho), float(beta)
         self._params = {"sigma": self.sigma, "rho": self.rho, "beta": self.beta}
+        self.check_parameters()
 
     def forward(self, t: torch.Tensor, s: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         x, y, z = s.unbind(-1)
@@ -69,6 +84,7 @@ class Rossler(_Reference):
         super().__init__()
         self.a, self.b, self.c = float(a), float(b), float(c)
         self._params = {"a": self.a, "b": self.b, "c": self.c}
+        self.check_parameters()
 
     def forward(self, t: torch.Tensor, s: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         x, y, z = s.unbind(-1)
@@ -94,6 +110,7 @@ class VanDerPol(_Reference):
         super().__init__()
         self.mu = float(mu)
         self._params = {"mu": self.mu}
+        self.check_parameters()
 
     def forward(self, t: torch.Tensor, s: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         x, v = s.unbind(-1)
