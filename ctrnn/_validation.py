@@ -220,6 +220,19 @@ def check_positive_int(value: int, name: str) -> int:
     return value
 
 
+def check_count(value: int, name: str) -> int:
+    """An int >= 0 (a number of inputs or outputs, which may be zero)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+    return value
+
+
+def check_all_positive(t: torch.Tensor, name: str) -> None:
+    """Raise ``ValueError`` unless every entry of ``t`` is > 0 (a time constant)."""
+    if t.numel() and bool((t <= 0).any()):
+        raise ValueError(f"{name} must be > 0 everywhere, got minimum {float(t.min())}")
+
+
 def per_unit(value: Any, name: str, n: int, *, positive: bool = False,
              dtype: torch.dtype | None = None) -> torch.Tensor:
     """A scalar or ``(n,)`` parameter as a tensor of shape ``()`` or ``(n,)``, checked finite."""
@@ -227,8 +240,8 @@ def per_unit(value: Any, name: str, n: int, *, positive: bool = False,
     if t.ndim not in (0, 1) or (t.ndim == 1 and t.shape[0] != n):
         raise ValueError(f"{name} must be a scalar or have shape ({n},), got shape {tuple(t.shape)}")
     check_finite(t, name)
-    if positive and bool((t <= 0).any()):
-        raise ValueError(f"{name} must be > 0 everywhere, got minimum {float(t.min())}")
+    if positive:
+        check_all_positive(t, name)
     return t
 
 

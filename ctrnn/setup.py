@@ -23,7 +23,7 @@ from ._validation import default_dtype  # public here: the gallery runs each exp
 from .analysis import gradient_propagation, state_parts
 from .discretize import DiscreteMap, map_time_step
 from .inputs import Constant, Input, pulse, step
-from .io import load, read
+from .io import load, model_record, read_header
 from .systems import System, build_system, model_parameters
 
 __all__ = ["DTYPES", "INPUT_KINDS", "NATURAL_SCHEMES", "build_input", "build_model", "build_model_and_states",
@@ -157,15 +157,22 @@ def model_file_section(path: str | Path) -> dict[str, Any]:
     never from a model's defaults.
 
     Raises:
-        FileNotFoundError: no such file; ValueError: not a ctrnn model or map file.
+        FileNotFoundError: no such file; ValueError: not a ctrnn model or map file, or one whose header or model
+            record is malformed (its tensors are checked when the model is loaded).
     """
-    kind, _, meta = read(path)
+    header = read_header(path)  # the header only: the tensors are read, and checked, when the model is built
+    kind, meta = header.kind, header.meta
     if kind not in ("model", "map"):
         raise ValueError(f"{path} holds a {kind} result, not a model or a map; give a model.safetensors or "
                          "map.safetensors")
-    system = meta.get("system", {}) if kind == "map" else meta  # a map stores the model it discretizes
+    if kind == "map" and meta.get("class") == "LinearMap":  # a linear map holds matrices, no model
+        cls_name, config = "", {}
+    else:  # a map stores the model it discretizes
+        cls, config = model_record(meta.get("system") if kind == "map" else meta, path,
+                                   "system." if kind == "map" else "")
+        cls_name = cls.__name__
     section = {"file": str(Path(path).resolve()), "sha256": file_sha256(path), "saved": kind,
-               "class": system.get("class", ""), "config": system.get("config") or {}}
+               "class": cls_name, "config": config}
     return section
 
 

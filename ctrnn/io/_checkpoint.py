@@ -134,10 +134,19 @@ def _add(a: SolverStats, b: SolverStats) -> SolverStats:
 def _load_checkpoint(path: Path, x0: torch.Tensor, t: torch.Tensor, settings: dict[str, Any], meta: dict[str, Any],
                      identity: dict[str, str]) -> tuple[torch.Tensor, SolverStats, Trajectory | None]:
     kind, tensors, saved = read(path)
-    checkpoint = saved.get("metadata", {}).get("checkpoint")
-    if kind != "Trajectory" or checkpoint is None:
-        raise ValueError(f"{path} is not a checkpoint written by simulate_to_file; choose another path")
+    not_checkpoint = ValueError(f"{path} is not a checkpoint written by simulate_to_file; choose another path")
+    if kind != "Trajectory":
+        raise not_checkpoint
+    try:  # every field checked, as ctrnn.load checks a trajectory
+        decode_result(kind, tensors, saved)
+    except ValueError as exc:
+        raise ValueError(f"cannot resume from {path}: {exc}") from None
+    checkpoint = saved["metadata"].get("checkpoint")
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("complete"), bool):
+        raise not_checkpoint
     complete = checkpoint["complete"]
+    if not complete and "t_full" not in tensors:
+        raise ValueError(f"cannot resume from {path}: an unfinished checkpoint without its full time grid t_full")
     t_saved = tensors["t"] if complete else tensors["t_full"]
     x_saved = tensors["x"].to(dtype=x0.dtype, device=x0.device)
     problems = []

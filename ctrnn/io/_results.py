@@ -7,6 +7,9 @@ The layout of each kind is the one earlier versions wrote, so their files still 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import types
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -17,10 +20,26 @@ from .._results import Result
 from ..analysis import (Basins, ConnectivitySpectrum, DiscretizationError, FixedPointBranches, FixedPoints,
                         GradientPropagation, JacobianSpectra, LimitCycle, LyapunovSpectrum, Survey, SurveySettings,
                         Sweep)
-from ._format import write_file
+from ._format import short, write_file
 
 Tensors = dict[str, torch.Tensor]
 Meta = dict[str, Any]
+
+
+def _record(meta: Meta, key: str) -> Meta:
+    """``meta[key]``, which must be a JSON object (a nested record: solver stats, settings, a result)."""
+    value = meta[key]
+    if not isinstance(value, dict):
+        raise ValueError(f"field {key} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _items(meta: Meta, key: str) -> list[Any]:
+    """``meta[key]``, which must be a JSON list."""
+    value = meta[key]
+    if not isinstance(value, list):
+        raise ValueError(f"field {key} must be a JSON list, got {type(value).__name__}")
+    return value
 
 
 def encode(result: Any, *, skip: tuple[str, ...] = ()) -> tuple[Tensors, Meta]:
@@ -51,7 +70,7 @@ def decode(cls: type, tensors: Tensors, meta: Meta) -> Any:
 
 # -- results whose fields are not all tensors and JSON values --------------------------------------------------
 def _decode_trajectory(tensors: Tensors, meta: Meta) -> Trajectory:
-    return Trajectory(t=tensors["t"], x=tensors["x"], u=tensors.get("u"), stats=SolverStats(**meta["stats"]),
+    return Trajectory(t=tensors["t"], x=tensors["x"], u=tensors.get("u"), stats=SolverStats(**_record(meta, "stats")),
                       method=meta["method"], rtol=meta["rtol"], atol=meta["atol"], step_size=meta["step_size"],
                       metadata=meta["metadata"])
 
@@ -65,8 +84,8 @@ def _encode_basins(b: Basins) -> tuple[Tensors, Meta]:
 
 def _decode_basins(tensors: Tensors, meta: Meta) -> Basins:
     tensors = dict(tensors)
-    attractors = {name: tensors.pop(f"attractor.{i}") for i, name in enumerate(meta["attractors"])}
-    metadata = dict(meta["metadata"])
+    attractors = {name: tensors.pop(f"attractor.{i}") for i, name in enumerate(_items(meta, "attractors"))}
+    metadata = dict(_record(meta, "metadata"))
     if "axis_labels" in metadata:
         metadata["axis_labels"] = tuple(metadata["axis_labels"])
     return Basins(**tensors, names=meta["names"], attractors=attractors, metadata=metadata)
@@ -84,9 +103,9 @@ def _encode_branches(b: FixedPointBranches) -> tuple[Tensors, Meta]:
 
 def _decode_branches(tensors: Tensors, meta: Meta) -> FixedPointBranches:
     results = []
-    for s, m in enumerate(meta["results"]):
+    for s, m in enumerate(_items(meta, "results")):
         mine = {k.split(".", 1)[1]: v for k, v in tensors.items() if k.startswith(f"{s}.")}
-        results.append(decode(FixedPoints, mine, m))
+        results.append(decode(FixedPoints, mine, _record({f"results[{s}]": m}, f"results[{s}]")))
     return FixedPointBranches(inputs=tensors["inputs"], results=results, metadata=meta["metadata"])
 
 
@@ -111,7 +130,9 @@ def _encode_nested(result: Result, prefix: str) -> tuple[Tensors, Meta]:
 
 def _decode_nested(record: Meta, tensors: Tensors, prefix: str) -> Any:
     mine = {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
-    return CODECS[record["kind"]][2](mine, record["meta"])
+    if record["kind"] not in CODECS:
+        raise ValueError(f"field {prefix}.kind: unknown result kind {short(record['kind'])}")
+    return CODECS[record["kind"]][2](mine, _record(record, "meta"))
 
 
 def _encode_survey(found: Survey) -> tuple[Tensors, Meta]:
@@ -145,13 +166,14 @@ def _decode_survey(tensors: Tensors, meta: Meta) -> Survey:
     for f in dataclasses.fields(Survey):
         record = meta.get(f.name)
         if f.name == "settings":
-            settings = dict(record)
-            settings["discretization_steps"] = tuple(settings["discretization_steps"])
+            settings = dict(_record(meta, "settings"))
+            settings["discretization_steps"] = tuple(_items(settings, "discretization_steps"))
             values[f.name] = SurveySettings(**settings)
         elif f.name == "attractors":
-            values[f.name] = {name: tensors[f"attractors.{i}"] for i, name in enumerate(record)}
+            values[f.name] = {name: tensors[f"attractors.{i}"] for i, name in enumerate(_items(meta, "attractors"))}
         elif f.name == "cycles":
-            values[f.name] = [_decode_nested(r, tensors, f"cycles.{i}") for i, r in enumerate(record)]
+            values[f.name] = [_decode_nested(_record({f"cycles[{i}]": r}, f"cycles[{i}]"), tensors, f"cycles.{i}")
+                              for i, r in enumerate(_items(meta, "cycles"))]
         elif isinstance(record, dict) and set(record) == {"kind", "meta"}:
             values[f.name] = _decode_nested(record, tensors, f.name)
         elif f.name in tensors:
@@ -198,11 +220,84 @@ def save_result(result: Any, path: str) -> None:
 
 
 def decode_result(kind: str, tensors: Tensors, meta: Meta) -> Any:
-    """The result of ``kind`` from a file's tensors and metadata.
+    """The result of ``kind`` from a file's tensors and metadata, every field checked against its declared type.
 
     Raises:
-        ValueError: an unknown kind.
+        ValueError: an unknown kind, or metadata or tensors that do not make a result of this kind (a field
+            missing, of the wrong type or an unknown one); the message names the field.
     """
     if kind not in CODECS:
-        raise ValueError(f"unknown result kind {kind!r}")
-    return CODECS[kind][2](tensors, meta)
+        raise ValueError(f"unknown kind {short(kind)}; choose one of: model, map, {', '.join(sorted(CODECS))}")
+    if not isinstance(meta, dict):
+        raise ValueError(f"a {kind} file's metadata must be a JSON object, got {type(meta).__name__}")
+    try:
+        result = CODECS[kind][2](tensors, meta)
+    except KeyError as exc:  # a field (or tensor) the codec reads is not there
+        missing = short(exc.args[0]) if exc.args else "a field"
+        raise ValueError(f"a malformed {kind} file: {missing} is missing") from None
+    except (TypeError, ValueError, IndexError, AttributeError) as exc:  # a dataclass refusing a missing or extra field
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"a malformed {kind} file: {text[:200]}") from None
+    problem = field_problem(result)
+    if problem:
+        raise ValueError(f"a malformed {kind} file: {problem}")
+    return result
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def field_problem(obj: Any, prefix: str = "") -> str | None:
+    """The first field of a result dataclass (or of one nested in it) whose value is not of its declared type, in
+    words; ``None`` when every one is. JSON numbers count as floats, never booleans as numbers."""
+    for f in dataclasses.fields(obj):
+        value, tp = getattr(obj, f.name), _hints(type(obj))[f.name]
+        if not _is_a(value, tp):
+            return f"field {prefix}{f.name} must be {_type_name(tp)}, got {type(value).__name__}"
+        for i, item in _nested(value):
+            problem = field_problem(item, f"{prefix}{f.name}{i}.")
+            if problem:
+                return problem
+    return None
+
+
+def _nested(value: Any) -> list[tuple[str, Any]]:
+    """The dataclasses inside a field's value, with where they sit (``""``, ``"[0]"``, ``"[0][1]"``)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [("", value)]
+    if isinstance(value, list):
+        return [(f"[{i}]{where}", item) for i, entry in enumerate(value) for where, item in _nested(entry)]
+    return []
+
+
+def _is_a(value: Any, tp: Any) -> bool:
+    if tp is Any:
+        return True
+    if tp is None or tp is type(None):
+        return value is None
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_a(value, a) for a in args)
+    if origin is list:
+        return isinstance(value, list) and all(_is_a(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(_is_a(k, args[0]) and _is_a(v, args[1]) for k, v in value.items())
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_is_a(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_is_a(v, a) for v, a in zip(value, args))
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, origin or tp)
+
+
+def _type_name(tp: Any) -> str:
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return tp.__name__
+    return str(tp).replace("typing.", "").replace("torch.", "").replace("NoneType", "None")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
+import itertools
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from .._results import save_object
-from .._validation import reference_tensor
+from .._validation import check_finite, reference_tensor
 
 
 class System(nn.Module):
@@ -109,6 +112,42 @@ class System(nn.Module):
         """Build a model of the right shapes from :meth:`config`; its tensors come from a state dict."""
         return cls(**config)
 
+    @classmethod
+    def tensor_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]] | None:
+        """The name and shape of every tensor in the state dict :meth:`from_config` builds from ``config``, worked
+        out from the config alone (nothing is allocated), so that :func:`ctrnn.load` checks a file's tensors against
+        them before it builds anything. A complex tensor's shape is its own, without the file's (re, im) axis.
+
+        Arguments:
+            config: what :meth:`config` returned (read from a file: any JSON object).
+
+        Returns:
+            ``name: shape``; ``None`` (this default) when the class cannot tell, and the loader then compares the
+            built model's state dict with the file.
+
+        Raises:
+            TypeError, ValueError: a config value of the wrong type or range, or a missing or unknown key (as
+                the constructor would).
+        """
+        return None
+
+    def check_parameters(self) -> None:
+        """Raise ``ValueError`` if a parameter or buffer holds a value this model's constructor refuses.
+
+        The constructors end with this check, and :func:`ctrnn.load` runs it on every model it loads: a file's
+        tensors never pass through the constructor. Here every floating parameter and buffer must be finite;
+        models add their own conditions (a time constant > 0).
+
+        Returns:
+            nothing.
+
+        Raises:
+            ValueError: naming the tensor, where it is wrong and the fix.
+        """
+        for name, t in itertools.chain(self.named_parameters(), self.named_buffers()):
+            if t.is_floating_point() or t.is_complex():
+                check_finite(t.detach(), name)
+
     def describe(self) -> str:
         """A one-line description in words, used in plots and reports."""
         return f"{type(self).__name__} (n={self.state_dim}, inputs={self.input_dim})"
@@ -121,6 +160,31 @@ class System(nn.Module):
             ValueError: ``path`` does not end in ``.safetensors``.
         """
         save_object(self, path)
+
+
+def constructor_arguments(cls: type, config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` as the arguments ``cls(**config)`` would receive, defaults filled in (for ``tensor_shapes``).
+
+    Raises:
+        TypeError: a missing or an unknown argument, named as the call would name it.
+    """
+    bound = inspect.signature(cls).bind(**config)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def config_entries(cls: type, config: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[Any, ...]:
+    """The values of ``keys`` in a config that must hold exactly those keys (for a ``from_config`` of one's own).
+
+    Raises:
+        TypeError: a missing or an unknown key.
+    """
+    missing = [k for k in keys if k not in config]
+    unknown = sorted(k for k in config if k not in keys)
+    if missing or unknown:
+        what = f"missing the key {missing[0]!r}" if missing else f"an unexpected key {unknown[0]!r}"
+        raise TypeError(f"a {cls.__name__} config holds {', '.join(keys)}; this one has {what}")
+    return tuple(config[k] for k in keys)
 
 
 def batched_jacobian(fn: Any, x: torch.Tensor) -> torch.Tensor:

@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_finite, check_square, per_unit
-from ._base import System
+from .._validation import as_tensor, check_all_positive, check_square, per_unit
+from ._base import System, constructor_arguments
 
 
 class BeerCTRNN(System):
@@ -32,7 +32,6 @@ class BeerCTRNN(System):
         super().__init__()
         W = as_tensor(weights, "weights")
         check_square(W, "weights")
-        check_finite(W, "weights")
         n = W.shape[0]
         self.state_dim = self.input_dim = n
         dtype = W.dtype
@@ -40,6 +39,20 @@ class BeerCTRNN(System):
         self.biases = nn.Parameter(per_unit(biases, "biases", n, dtype=dtype))
         self.gains = nn.Parameter(per_unit(gains, "gains", n, dtype=dtype))
         self.register_buffer("taus", per_unit(taus, "taus", n, positive=True, dtype=dtype))
+        self.check_parameters()  # the weights finite
+
+    @classmethod
+    def tensor_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        args = constructor_arguments(cls, config)
+        W = as_tensor(args["weights"], "weights")  # the config holds the weights themselves
+        check_square(W, "weights")
+        n = W.shape[0]
+        per_unit_shapes = {k: (n,) if isinstance(args[k], list) else () for k in ("biases", "gains", "taus")}
+        return {"weights": (n, n), **per_unit_shapes}
+
+    def check_parameters(self) -> None:
+        super().check_parameters()
+        check_all_positive(self.taus, "taus")
 
     def _argument(self, y: torch.Tensor) -> torch.Tensor:
         return self.gains * (y + self.biases)

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_tensor, check_finite, check_positive, check_positive_int, check_shape
-from ._base import System
+from .._validation import as_tensor, check_count, check_positive, check_positive_int, check_shape
+from ._base import System, constructor_arguments
 from ._rate import make_generator
 
 
@@ -25,13 +25,11 @@ class _Gated(System):
                  bias_hh: Any, seed: int | torch.Generator | None):
         super().__init__()
         n = check_positive_int(n, "n")
-        if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 0:
-            raise ValueError(f"n_inputs must be an int >= 0, got {n_inputs!r}")
+        n_inputs = check_count(n_inputs, "n_inputs")
         self.hidden, self.input_dim, self.tau = n, n_inputs, check_positive(float(tau), "tau")
         gen, self.seed = make_generator(seed)
         bound = 1.0 / math.sqrt(n)
-        G = self.gates
-        shapes = {"weight_ih": (G * n, n_inputs), "weight_hh": (G * n, n), "bias_ih": (G * n,), "bias_hh": (G * n,)}
+        shapes = self._weight_shapes(n, n_inputs)
         given = {"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh}
         dtype = next((as_tensor(v, k).dtype for k, v in given.items() if v is not None), torch.get_default_dtype())
         for name, shape in shapes.items():
@@ -40,8 +38,23 @@ class _Gated(System):
             else:
                 value = as_tensor(given[name], name)
                 check_shape(value, name, shape)
-                check_finite(value, name)
             setattr(self, name, nn.Parameter(value.to(dtype)))
+        self.check_parameters()  # given weights finite
+
+    @classmethod
+    def _weight_shapes(cls, n: int, m: int) -> dict[str, tuple[int, ...]]:
+        G = cls.gates
+        return {"weight_ih": (G * n, m), "weight_hh": (G * n, n), "bias_ih": (G * n,), "bias_hh": (G * n,)}
+
+    @classmethod
+    def tensor_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        args = constructor_arguments(cls, config)
+        check_positive(args["tau"], "tau")
+        return cls._weight_shapes(check_positive_int(args["n"], "n"), check_count(args["n_inputs"], "n_inputs"))
+
+    def check_parameters(self) -> None:
+        super().check_parameters()
+        check_positive(self.tau, "tau")
 
     def _gates(self, h: torch.Tensor, u: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         gi = self.bias_ih if u is None else F.linear(u, self.weight_ih, self.bias_ih)

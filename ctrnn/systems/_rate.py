@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_tensor, check_finite, check_positive_int, check_seed, check_shape, per_unit
+from .._validation import as_tensor, check_all_positive, check_count, check_positive_int, check_seed, check_shape, per_unit
 from ._activations import Activation, get_activation
-from ._base import System
+from ._base import System, constructor_arguments
 
 
 def make_generator(seed: int | torch.Generator | None) -> tuple[torch.Generator, int | None]:
@@ -72,8 +72,7 @@ class RateRNN(System):
                  seed: int | torch.Generator | None = None):
         super().__init__()
         n = check_positive_int(n, "n")
-        if isinstance(n_inputs, bool) or not isinstance(n_inputs, int) or n_inputs < 0:
-            raise ValueError(f"n_inputs must be an int >= 0, got {n_inputs!r}")
+        n_inputs = check_count(n_inputs, "n_inputs")
         if form not in ("x", "r"):
             raise ValueError(f"unknown form {form!r}; choose one of: r, x")
         if dale is not None and not (0.0 < float(dale) < 1.0):
@@ -113,8 +112,6 @@ class RateRNN(System):
             check_shape(W_in, "W_in", (n, n_inputs))
         bias = torch.zeros(n, dtype=torch.float64) if bias is None else as_tensor(bias, "bias")
         check_shape(bias, "bias", (n,))
-        for name, value in (("W", W), ("W_in", W_in), ("bias", bias)):
-            check_finite(value, name)
         self.W = nn.Parameter(W.to(target))
         self.W_in = nn.Parameter(W_in.to(target))
         self.bias = nn.Parameter(bias.to(target))
@@ -123,6 +120,20 @@ class RateRNN(System):
             sign = torch.ones(n, dtype=target)
             sign[self._n_excitatory(n, self.dale):] = -1.0
             self.register_buffer("sign", sign)
+        self.check_parameters()  # W, W_in and bias finite (in the dtype they are kept in), tau > 0
+
+    @classmethod
+    def tensor_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        args = constructor_arguments(cls, config)
+        n, m = check_positive_int(args["n"], "n"), check_count(args["n_inputs"], "n_inputs")
+        shapes = {"W": (n, n), "W_in": (n, m), "bias": (n,), "tau": (n,) if isinstance(args["tau"], list) else ()}
+        if args["dale"] is not None:
+            shapes["sign"] = (n,)
+        return shapes
+
+    def check_parameters(self) -> None:
+        super().check_parameters()
+        check_all_positive(self.tau, "tau")
 
     @staticmethod
     def _n_excitatory(n: int, fraction: float) -> int:

@@ -1,16 +1,18 @@
 """Classic systems with published answers, used to validate the analysis.
 
-Their parameters are plain floats, so dtype and device follow the state they are given.
+Their parameters are plain floats, so dtype and device follow the state they are given; a constructor raises
+``ValueError`` for one that is NaN or Inf.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 
 from .._validation import check_number
-from ._base import System
+from ._base import System, constructor_arguments
 
 
 class _Reference(System):
@@ -25,6 +27,18 @@ class _Reference(System):
 
     def config(self) -> dict[str, Any]:
         return dict(self._params)
+
+    @classmethod
+    def tensor_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        for name, value in constructor_arguments(cls, config).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+        return {}  # plain floats: no tensors
+
+    def check_parameters(self) -> None:
+        for name, value in self._params.items():
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value}")
 
     def describe(self) -> str:
         params = ", ".join(f"{k}={v:g}" for k, v in self._params.items())

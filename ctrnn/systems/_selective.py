@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import check_positive_int
-from ._base import System
+from ._base import System, constructor_arguments
 from ._rate import make_generator
 
 
@@ -46,6 +46,13 @@ class SelectiveSSM(System):
         self.W_B = nn.Parameter((torch.randn(N, d, generator=gen, dtype=torch.float64) * scale).to(dtype))
         self.W_C = nn.Parameter((torch.randn(N, d, generator=gen, dtype=torch.float64) * scale).to(dtype))
         self.D = nn.Parameter(torch.ones(d, dtype=dtype))
+        self.check_parameters()
+
+    @classmethod
+    def tensor_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        args = constructor_arguments(cls, config)
+        d, N = check_positive_int(args["d"], "d"), check_positive_int(args["n_state"], "n_state")
+        return {"A_log": (d, N), "delta_bias": (d,), "W_delta": (d, d), "W_B": (N, d), "W_C": (N, d), "D": (d,)}
 
     @property
     def A(self) -> torch.Tensor:

@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import as_tensor, check_finite, check_positive_int, check_square
-from ._base import System
+from .._validation import as_tensor, check_count, check_positive_int, check_square
+from ._base import System, config_entries
 from ._rate import make_generator
 
 
@@ -17,7 +17,6 @@ def _input_matrix(B: Any, n: int) -> torch.Tensor:
     B = as_tensor(B, "B")
     if B.ndim != 2 or B.shape[0] != n:
         raise ValueError(f"B must have shape ({n}, m), got {tuple(B.shape)}")
-    check_finite(B, "B")
     return B
 
 
@@ -29,9 +28,13 @@ def _output_matrices(C: Any, D: Any, n: int, m: int, dtype: torch.dtype) -> tupl
     D = torch.zeros(C.shape[0], m, dtype=real) if D is None else as_tensor(D, "D")
     if D.shape != (C.shape[0], m):
         raise ValueError(f"D must have shape ({C.shape[0]}, {m}), got {tuple(D.shape)}")
-    check_finite(C, "C")
-    check_finite(D, "D")
     return C, D
+
+
+def _sizes(cls: type, config: dict[str, Any], keys: tuple[str, ...]) -> tuple[Any, ...]:
+    """A state-space config's ``n`` (>= 1), ``m`` and ``p`` (>= 0), then any further keys' values."""
+    n, m, p, *rest = config_entries(cls, config, keys)
+    return check_positive_int(n, "n"), check_count(m, "m"), check_count(p, "p"), *rest
 
 
 class LinearSSM(System):
@@ -50,13 +53,13 @@ class LinearSSM(System):
         super().__init__()
         A = as_tensor(A, "A")
         check_square(A, "A")
-        check_finite(A, "A")
         n = A.shape[0]
         B = _input_matrix(B, n)
         C, D = _output_matrices(C, D, n, B.shape[1], A.dtype)
         self.state_dim, self.input_dim, self.output_dim = n, B.shape[1], C.shape[0]
         self.A, self.B = nn.Parameter(A), nn.Parameter(B.to(A.dtype))
         self.C, self.D = nn.Parameter(C.to(A.dtype)), nn.Parameter(D.to(A.dtype))
+        self.check_parameters()  # A, B, C, D finite
 
     def forward(self, t: torch.Tensor, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         dx = x @ self.A.T
@@ -79,8 +82,13 @@ class LinearSSM(System):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LinearSSM:
-        n, m, p = config["n"], config["m"], config["p"]
+        n, m, p = _sizes(cls, config, ("n", "m", "p"))
         return cls(torch.zeros(n, n), torch.zeros(n, m), torch.zeros(p, n), torch.zeros(p, m))
+
+    @classmethod
+    def tensor_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        n, m, p = _sizes(cls, config, ("n", "m", "p"))
+        return {"A": (n, n), "B": (n, m), "C": (p, n), "D": (p, m)}
 
     def describe(self) -> str:
         return f"LinearSSM n={self.state_dim}, m={self.input_dim}, p={self.output_dim}: dx/dt = A x + B u, y = C x + D u"
@@ -104,7 +112,6 @@ class DiagonalSSM(System):
         lam = as_tensor(lam, "lam")
         if lam.ndim != 1:
             raise ValueError(f"lam must be 1-D (n,), got shape {tuple(lam.shape)}")
-        check_finite(lam, "lam")
         n = lam.shape[0]
         B = _input_matrix(B, n)
         dtype = torch.promote_types(lam.dtype, B.dtype)
@@ -114,6 +121,7 @@ class DiagonalSSM(System):
         self.state_dim, self.input_dim, self.output_dim = n, B.shape[1], C.shape[0]
         self.lam, self.B, self.C = nn.Parameter(lam.to(dtype)), nn.Parameter(B.to(dtype)), nn.Parameter(C.to(dtype))
         self.D = nn.Parameter(D.to(torch.empty((), dtype=dtype).real.dtype))
+        self.check_parameters()  # lam, B, C, D finite
 
     @classmethod
     def s4d_lin(cls, n: int, m: int = 1, *, seed: int | torch.Generator | None = None) -> DiagonalSSM:
@@ -167,10 +175,22 @@ class DiagonalSSM(System):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> DiagonalSSM:
-        n, m, p = config["n"], config["m"], config["p"]
-        dtype = torch.complex128 if config["complex"] else torch.get_default_dtype()
+        n, m, p, is_complex = cls._config_sizes(config)
+        dtype = torch.complex128 if is_complex else torch.get_default_dtype()
         return cls(torch.zeros(n, dtype=dtype), torch.zeros(n, m, dtype=dtype), torch.zeros(p, n, dtype=dtype),
                    torch.zeros(p, m))
+
+    @classmethod
+    def _config_sizes(cls, config: dict[str, Any]) -> tuple[int, int, int, bool]:
+        n, m, p, is_complex = _sizes(cls, config, ("n", "m", "p", "complex"))
+        if not isinstance(is_complex, bool):
+            raise TypeError(f"complex must be true or false, got {type(is_complex).__name__}")
+        return n, m, p, is_complex
+
+    @classmethod
+    def tensor_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        n, m, p, _ = cls._config_sizes(config)
+        return {"lam": (n,), "B": (n, m), "C": (p, n), "D": (p, m)}
 
     def describe(self) -> str:
         return (f"DiagonalSSM n={self.state_dim}, m={self.input_dim}, p={self.output_dim}: "
