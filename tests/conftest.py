@@ -59,3 +59,19 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+# Property-based tests (tests/test_properties.py): a fixed example budget in CI; `--hypothesis-profile=long`
+# (or CTRNN_HYPOTHESIS=long) for a longer search. No deadline: a first call pays for torch's warm-up.
+try:
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("long", max_examples=2000, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get("CTRNN_HYPOTHESIS", "ci"))
+except ImportError:  # the test extra installs hypothesis; without it, test_properties.py is skipped
+    pass

@@ -9,7 +9,7 @@ from torch import nn
 
 from .._errors import locate_divergence
 from .._results import save_object
-from .._validation import check_nonempty, check_positive_int, check_size, reference_tensor
+from .._validation import as_state, check_positive_int, check_size, reference_tensor
 from ..systems._base import System, batched_jacobian, batched_jvp
 from ..systems._wrappers import WrapsCallable
 
@@ -61,8 +61,7 @@ class DiscreteMap(nn.Module):
                 the size limit (:class:`~ctrnn.size_limit`).
             DivergenceError: if a state becomes NaN/Inf, naming the iteration and batch elements.
         """
-        if x0.shape[-1] != self.state_dim:
-            raise ValueError(f"x0 must have shape (*batch, {self.state_dim}), got {tuple(x0.shape)}")
+        x0 = as_state(x0, "x0", self.state_dim, reference_tensor(self))
         if inputs is None:  # zero input, as in simulate
             if steps is None:
                 raise ValueError("without inputs, pass steps= (the number of iterations)")
@@ -73,7 +72,6 @@ class DiscreteMap(nn.Module):
             n_steps = inputs.shape[0]
             if self.dtype is not None and inputs.dtype != self.dtype.to_real():  # inputs follow the map's dtype
                 inputs = inputs.to(self.dtype.to_real())
-        check_nonempty(x0, "x0")
         check_size(n_steps * x0.numel(), f"the rollout ({n_steps} steps x {x0.numel()} state values of x0)",
                    "take fewer steps or fewer initial states")
         states = []
