@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path, PurePosixPath
@@ -38,6 +39,30 @@ def _protected(path: Path) -> str | None:
         if here == folder.resolve():
             return what
     return None
+
+
+#: the temporary files ctrnn writes before renaming them into place (ctrnn._files.atomic_path): ``.NAME.PID.partial``
+_TEMPORARY = re.compile(r"\..+\.(\d+)\.partial")
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Delete the temporary files of writers that are gone (a ``kill -9`` mid-write leaves one): they are ctrnn's
+    by name, never a result, and a resumed run would take one for a foreign file."""
+    for path in folder.rglob(".*.partial"):
+        found = _TEMPORARY.fullmatch(path.name)
+        if found is None or not path.is_file() or _alive(int(found.group(1))):
+            continue
+        path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _holds_anything(path: Path) -> bool:
@@ -131,6 +156,7 @@ class RunFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         RunFolder._open.append(self)
         self._take_lock()
+        _remove_stale_temporaries(self.path)
         previous = read_manifest(self.path)
         if self.resume:
             self._manifest = previous or self._new_manifest()

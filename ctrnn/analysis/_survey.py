@@ -286,8 +286,8 @@ def _survey(model: Any, is_map: bool, x0: Any, inputs: Any, seed: int, s: Survey
         gen, _ = make_generator(seed)
         check_size(s.batch * n, f"the initial states (settings.batch = {s.batch} x n = {n})", "lower settings.batch")
         x0 = x0_scale * torch.randn(s.batch, n, generator=gen, dtype=torch.float64)
-    check_states(model, x0, "x0")  # shape, empty batch, complex states of a real model, dtype, finiteness
-    x0 = as_tensor(x0, "x0").to(device=device, dtype=dtype).reshape(-1, n)
+    # shape, empty batch, complex states of a real model, dtype, finiteness; then the survey's precision
+    x0 = check_states(model, x0, "x0").to(device=device, dtype=dtype).reshape(-1, n)
     u = None if inputs is None else as_tensor(inputs, "inputs").to(device=device, dtype=dtype)
     if u is not None and (u.ndim != 1 or u.shape[0] != model.input_dim):
         raise ValueError(f"inputs must be one constant input of shape ({model.input_dim},), got {tuple(u.shape)}")

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_tensor, check_all_positive, check_count, check_positive_int, check_seed, check_shape, per_unit
+from .._validation import (as_tensor, check_all_positive, check_count, check_positive_int, check_seed, check_shape,
+                           per_unit)
 from ._activations import Activation, get_activation
 from ._base import System, constructor_arguments
 

@@ -6,7 +6,6 @@ Their parameters are plain floats, so dtype and device follow the state they are
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -31,14 +30,12 @@ class _Reference(System):
     @classmethod
     def tensor_shapes(cls, config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
         for name, value in constructor_arguments(cls, config).items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+            check_number(value, name)  # as the constructor checks it
         return {}  # plain floats: no tensors
 
     def check_parameters(self) -> None:
         for name, value in self._params.items():
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value}")
+            check_number(value, name)
 
     def describe(self) -> str:
         params = ", ".join(f"{k}={v:g}" for k, v in self._params.items())

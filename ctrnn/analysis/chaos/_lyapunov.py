@@ -347,7 +347,9 @@ def _spectra(obj: System | DiscreteMap, is_map: bool, x: torch.Tensor, h: float,
 
     label = "iterations" if is_map else "time"
     total_steps = n_transient + (n_vec + n_intervals) * per_qr
-    with torch.no_grad(), ProgressBar("Lyapunov spectrum", float(total_steps * h), unit="iterations" if is_map else None, enabled=progress) as bar:
+    bar = ProgressBar("Lyapunov spectrum", float(total_steps * h), unit="iterations" if is_map else None,
+                      enabled=progress)
+    with torch.no_grad(), bar:
         chunk = max(1, min(per_qr, 1000))
         for start in range(0, n_transient, chunk):  # the state alone
             for _ in range(min(chunk, n_transient - start)):

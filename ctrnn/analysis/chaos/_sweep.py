@@ -11,6 +11,7 @@ import torch
 
 from ..._results import Result, plot_result
 from ..._errors import DivergenceError
+from ..._progress import ProgressBar
 from ..._validation import as_tensor, check_finite, check_positive_int, check_seed, check_size
 from ...discretize._base import DiscreteMap
 from ...systems._base import System
@@ -135,7 +136,6 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
     if not seeds:
         raise ValueError("give at least one seed")
     per_solve = check_positive_int(networks_per_solve, "networks_per_solve")
-    from ..._progress import ProgressBar
 
     done: dict[tuple[int, int], LyapunovSpectrum] = dict(completed or {})
     pending = [(i, j) for i in range(vals.numel()) for j in range(len(seeds)) if (i, j) not in done]
