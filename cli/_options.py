@@ -59,7 +59,8 @@ _SHARED = [  # name, type with its option, default: the other parameters @shared
     ("out", Annotated[Path | None, typer.Option("--out", help="Output folder (refused if it exists, unless "
                                                 "--force). (default: results/VERB)")], None),
     ("force", Annotated[bool, typer.Option("--force", metavar=FLAG,
-                                           help="Overwrite an existing output folder.")], False),
+                                           help="Replace what an earlier ctrnn run wrote in the output folder "
+                                                "(nothing else in it is touched).")], False),
     ("quiet", Annotated[bool, typer.Option("--quiet", "-q", metavar=FLAG,
                                            help="Print nothing but errors; no progress bar.")], False),
     ("keys", Annotated[bool, typer.Option("--keys", metavar=FLAG,

@@ -19,11 +19,16 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import typer
 
 MANIFEST = ".ctrnn-run.json"
 LOCK = ".ctrnn-run.lock"
 BOOKKEEPING = (MANIFEST, LOCK)
+
+
+def _say(line: str) -> None:
+    """One line on standard output, above any progress bars: ``print`` writes through the stdout that the live
+    display redirects, where ``typer.echo`` (click) bypassed it and left broken copies of the bars on screen."""
+    print(line, flush=True)
 
 
 def command_line() -> str:
@@ -268,14 +273,14 @@ class RunFolder:
     def log(self, line: str) -> None:
         """A progress line of a long run (one per analysis), with the time since the start, unless ``quiet``."""
         if not self.quiet:
-            typer.echo(f"[{time.perf_counter() - self._start:6.1f} s] {line}")
+            _say(f"[{time.perf_counter() - self._start:6.1f} s] {line}")
 
     def finish(self, *lines: str) -> None:
         """Print ``lines`` and then the one "wrote: ..." line, unless ``quiet``."""
         if not self.quiet:
             for line in lines:
-                typer.echo(line)
-            typer.echo("wrote: " + ", ".join(str(p) for p in self.written))
+                _say(line)
+            _say("wrote: " + ", ".join(str(p) for p in self.written))
 
     def _forget_self(self) -> None:
         if self in RunFolder._open:
@@ -287,16 +292,16 @@ class RunFolder:
         ``--force``. A resumed run keeps everything."""
         self._forget_self()
         results = [f for f in self._manifest.get("files", []) if f != "config.toml" and (self.path / f).exists()]
-        if failed and not self.resume and not results:
+        discard = failed and not self.resume and not results
+        if discard:
             for name in ("config.toml", MANIFEST):
                 (self.path / name).unlink(missing_ok=True)
-            if self._lock is not None:
-                (self.path / LOCK).unlink(missing_ok=True)
-            if self._made and self.path.is_dir() and not any(self.path.iterdir()):
-                self.path.rmdir()
         if self._lock is not None:
+            (self.path / LOCK).unlink(missing_ok=True)  # while still held: no lock file left in a finished folder
             self._lock.close()  # closing the file releases the flock
             self._lock = None
+        if discard and self._made and self.path.is_dir() and not any(self.path.iterdir()):
+            self.path.rmdir()
 
 
 def close_all(failed: bool) -> None:

@@ -32,7 +32,8 @@ class _Display:
         self.started = False
 
     def start(self) -> None:
-        if not self.started:
+        # only on a terminal: elsewhere (a pipe, a log file) rich would draw nothing but still print a blank line
+        if not self.started and self.progress.console.is_terminal:
             self.started = True
             self.progress.start()
 

@@ -231,3 +231,14 @@ def test_a_full_disk_is_one_line_and_leaves_no_truncated_file(small_filesystem):
     for path in left:
         if path.suffix == ".safetensors":
             ctrnn.load(path)  # nothing truncated under a result's name
+
+
+def test_result_files_get_the_usual_permissions(tmp_path):
+    """Every file ctrnn writes has the permissions the user's umask gives a new file (safetensors made its
+    files 0600, so results on a shared cluster folder were unreadable to the group)."""
+    out = tmp_path / "s"
+    assert run("simulate", *SMALL, "--out", out).exit_code == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
+    assert modes and set(modes.values()) == {0o666 & ~mask}, modes

@@ -89,3 +89,27 @@ def test_a_bar_of_unknown_length_counts_what_is_done(at_once):
         bar.stage("first", 0)
         bar.stage("second", 1)
     assert "1 runs done · second" in shown(screen)
+
+
+def test_the_cli_prints_its_lines_above_the_bars(at_once):
+    """The CLI's lines go through the display, above the bars (``typer.echo`` wrote past it, leaving broken copies
+    of the bars on screen and gluing the last line onto a bar)."""
+    from cli._run_folder import _say
+
+    console, screen = terminal()
+    with ctrnn.show_progress(console=console), ProgressBar("work", 2, unit="steps") as bar:
+        bar.update(1)
+        _say("[   1.0 s] a line of the log")
+        bar.update(2)
+    text = shown(screen)
+    assert "[   1.0 s] a line of the log\n" in text and "work" in text
+
+
+def test_nothing_is_drawn_into_a_pipe(at_once):
+    """Not a terminal (a pipe, a log file): no bar, and not the blank line rich prints when it stops."""
+    from rich.console import Console
+
+    pipe = io.StringIO()
+    with ctrnn.show_progress(console=Console(file=pipe, force_terminal=False)), ProgressBar("work", 2) as bar:
+        bar.update(1)
+    assert pipe.getvalue() == ""
