@@ -7,7 +7,7 @@ how every result draws (``.plot()``) and saves (``.save()``) itself.
 """
 
 from ._version import __version__
-from . import analysis, inputs, systems
+from . import analysis, inputs, systems, tasks
 from ._errors import ConfigError, DivergenceError, SolverError
 from ._progress import ProgressBar, show_progress
 from ._simulate import METHODS, SolverStats, Trajectory, simulate
@@ -39,5 +39,5 @@ __all__ = [
     "fixed_point_branches", "from_torch", "gradient_propagation", "inputs", "io", "jacobian",
     "largest_lyapunov_exponent", "load", "lyapunov_spectra", "lyapunov_spectrum", "plot", "report", "save_model",
     "selective_scan", "setup", "show_progress", "simulate", "simulate_to_file", "size_limit", "stack_models", "survey",
-    "systems", "to_torch",
+    "systems", "tasks", "to_torch",
 ]

@@ -23,10 +23,11 @@ LAYERS = {
     "ctrnn._simulate": 3,
     "ctrnn.discretize": 4,
     "ctrnn.analysis": 5,
-    "ctrnn.plot": 6, "ctrnn.io": 6,
-    "ctrnn.reports": 7,
-    "ctrnn.setup": 8, "ctrnn._setup": 8,
-    "ctrnn": 9,
+    "ctrnn.tasks": 6, "ctrnn.train": 6,
+    "ctrnn.plot": 7, "ctrnn.io": 7,
+    "ctrnn.reports": 8,
+    "ctrnn.setup": 9, "ctrnn._setup": 9,
+    "ctrnn": 10,
 }
 #: the only layers that draw: everything else hands its results to them through the registries
 DRAWING = ("ctrnn.plot", "ctrnn.reports")
