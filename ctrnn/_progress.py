@@ -166,6 +166,10 @@ class ProgressBar:
         """Move the bar on by ``amount``."""
         self.update(self._value + amount)
 
+    def note(self, text: str) -> None:
+        """Show ``text`` beside the count (a loss, a score) from the next redraw on, without forcing one."""
+        self._stage = text
+
     def stage(self, name: str, value: float | None = None) -> None:
         """Name the part now under way (and move the bar to ``value``); redrawn at once if the bar shows."""
         self._stage = name

@@ -341,7 +341,7 @@ def test_cli_refuses_a_crafted_model_file_in_one_line(tmp_path, verb, make, matc
 
 def test_metadata_too_large_for_a_header_is_refused_when_written(tmp_path, monkeypatch):
     """A file whose header could not be read back is never written (a Beer network keeps its weights in its config)."""
-    monkeypatch.setattr(ctrnn.io._format, "MAX_HEADER_BYTES", 1000)
+    monkeypatch.setattr(ctrnn._format, "MAX_HEADER_BYTES", 1000)
     with pytest.raises(ValueError, match=r"metadata takes \d+ bytes, more than the 1000 a file's header may hold"):
         ctrnn.BeerCTRNN(torch.zeros(20, 20)).save(tmp_path / "beer.safetensors")
     assert not list(tmp_path.iterdir())

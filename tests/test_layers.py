@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ctrnn"
 #: top to bottom: a module may import from its own layer or a layer above (a smaller number), never below
 LAYERS = {
     "ctrnn._errors": 0, "ctrnn._registry": 0, "ctrnn._validation": 0, "ctrnn._progress": 0, "ctrnn._results": 0,
-    "ctrnn._version": 0, "ctrnn._files": 0, "ctrnn.config": 0,
+    "ctrnn._version": 0, "ctrnn._files": 0, "ctrnn._format": 0, "ctrnn._identity": 0, "ctrnn.config": 0,
     "ctrnn.systems": 1,
     "ctrnn.inputs": 2,
     "ctrnn._simulate": 3,

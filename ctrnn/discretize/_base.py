@@ -74,16 +74,20 @@ class DiscreteMap(nn.Module):
                 inputs = inputs.to(self.dtype.to_real())
         check_size(n_steps * x0.numel(), f"the rollout ({n_steps} steps x {x0.numel()} state values of x0)",
                    "take fewer steps or fewer initial states")
+        out = self._rollout(x0, inputs, n_steps)
+        error = locate_divergence(out, torch.arange(1, n_steps + 1), what="rollout (time in iterations)")
+        if error is not None:
+            raise error
+        return out
+
+    def _rollout(self, x0: torch.Tensor, inputs: torch.Tensor | None, n_steps: int) -> torch.Tensor:
+        """``x_1 .. x_T`` from checked arguments, one :meth:`step` at a time; maps with a faster loop override it."""
         states = []
         x = x0
         for k in range(n_steps):
             x = self.step(x, None if inputs is None else inputs[k])
             states.append(x)
-        out = torch.stack(states)
-        error = locate_divergence(out, torch.arange(1, n_steps + 1), what="rollout (time in iterations)")
-        if error is not None:
-            raise error
-        return out
+        return torch.stack(states)
 
     def save(self, path: str) -> None:
         """Write the map to a ``.safetensors`` file; :func:`ctrnn.load` reads it back.

@@ -15,8 +15,8 @@ from .._results import SAVERS
 from ..discretize import DiscreteMap
 from ..systems import System
 from ._checkpoint import simulate_to_file
-from ._format import MAX_HEADER_BYTES, read, read_header, read_tensors, write_file
-from ._identity import content_digest
+from .._format import MAX_HEADER_BYTES, read, read_header, read_tensors, write_file
+from .._identity import content_digest
 from ._models import MAX_MODEL_ELEMENTS, load_map, load_model, model_record, save_map, save_model
 from ._results import CODECS, decode_result, save_result
 

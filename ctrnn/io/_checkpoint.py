@@ -13,8 +13,8 @@ import torch
 from .._progress import ProgressBar
 from .._simulate import SolverStats, Trajectory, is_fixed_step, prepare_problem, provenance, simulate
 from ..systems._base import System
-from ._format import read, write_file
-from ._identity import content_digest
+from .._format import read, write_file
+from .._identity import content_digest
 from ._results import decode_result
 
 

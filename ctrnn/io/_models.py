@@ -19,7 +19,7 @@ from .._validation import check_finite
 from ..discretize import DiscreteMap, LinearMap, SelectiveMap, SystemMap, discretize
 from ..discretize._discretize import _step_sizes  # discretize's own check of a step: finite and > 0
 from ..systems import System
-from ._format import Header, TensorInfo, read_tensors, short, write_file
+from .._format import Header, TensorInfo, read_tensors, short, write_file
 
 #: the most tensor elements a model or map file may hold: 2**28, 2 GiB of float64 (a dense rate network of
 #: n = 16384). Larger files are refused before anything is read or built; ``ctrnn.load(path, max_elements=...)``

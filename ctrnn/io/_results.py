@@ -20,7 +20,7 @@ from .._results import Result
 from ..analysis import (Basins, ConnectivitySpectrum, DiscretizationError, FixedPointBranches, FixedPoints,
                         GradientPropagation, JacobianSpectra, LimitCycle, LyapunovSpectrum, Survey, SurveySettings,
                         Sweep)
-from ._format import short, write_file
+from .._format import short, write_file
 
 Tensors = dict[str, torch.Tensor]
 Meta = dict[str, Any]

@@ -191,6 +191,47 @@ class RateRNN(System):
     def leak(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         return 1.0 / self.tau
 
+    def fused_rollout(self, x0: torch.Tensor, inputs: torch.Tensor | None, steps: int, dt: float | torch.Tensor,
+                      scheme: str) -> torch.Tensor | None:
+        """The ``euler`` / ``exp_euler`` rollout in few operations per step, for training and long rollouts.
+
+        Both schemes are the leaky update ``x_k = x + alpha (a_k - x)`` (x-form: ``a = W phi(x) + W_in u + b``;
+        r-form: ``a = phi(W r + W_in u + b)``) with ``alpha = dt / tau`` (Euler) or ``1 - exp(-dt / tau)``
+        (exponential Euler, exact for the leak). The input drive of all steps is one matrix product up front;
+        each step is then one ``addmm``, the activation and one ``lerp``: the same map as the scheme's step, to
+        rounding.
+
+        Arguments:
+            x0: ``(*batch, n)``. inputs: ``(steps, *batch, m)`` or ``None`` (zero input). steps: ``T``.
+            dt: the step. scheme: the scheme's name.
+
+        Returns:
+            ``(steps, *batch, n)``, or ``None`` when this path does not apply (another scheme, or inputs whose
+            batch shape differs from the states': the generic rollout then broadcasts them).
+        """
+        if scheme not in ("euler", "exp_euler") or x0.is_complex():
+            return None
+        if inputs is not None and inputs.shape[1:-1] != x0.shape[:-1]:
+            return None
+        n = self.state_dim
+        ratio = torch.as_tensor(dt, dtype=x0.dtype, device=x0.device) / self.tau
+        alpha = ratio if scheme == "euler" else -torch.expm1(-ratio)
+        W_t = self.W_eff.t()
+        x = x0.reshape(-1, n)
+        if inputs is None or self.input_dim == 0:
+            drive = self.bias.expand(steps, *x.shape)
+        else:
+            drive = F.linear(inputs.reshape(steps, -1, self.input_dim), self.W_in, self.bias)
+        states = []
+        for k in range(steps):
+            if self.form == "x":
+                a = torch.addmm(drive[k], self.phi(x), W_t)
+            else:
+                a = self.phi(torch.addmm(drive[k], x, W_t))
+            x = torch.lerp(x, a, alpha)
+            states.append(x)
+        return torch.stack(states).reshape(steps, *x0.shape)
+
     def config(self) -> dict[str, Any]:
         tau = self.tau.tolist()
         return {"n": self.state_dim, "n_inputs": self.input_dim, "form": self.form,

@@ -24,7 +24,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from .._files import atomic_path
+from ._files import atomic_path
 
 FORMAT = "ctrnn"
 COMPLEX_SUFFIX = "::complex"
