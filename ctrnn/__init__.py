@@ -7,7 +7,7 @@ how every result draws (``.plot()``) and saves (``.save()``) itself.
 """
 
 from ._version import __version__
-from . import analysis, inputs, systems, tasks
+from . import analysis, inputs, systems, tasks, training
 from ._errors import ConfigError, DivergenceError, SolverError
 from ._progress import ProgressBar, show_progress
 from ._simulate import METHODS, SolverStats, Trajectory, simulate
@@ -24,6 +24,7 @@ from . import plot  # noqa: E402  (registers every result's figure)
 from .io import load, save_model, simulate_to_file  # registers every result's file format
 from .plot import compare_gradient_propagation
 from .reports import Report, report
+from .training import TaskMap, TaskModel, TrainingRun, train
 from . import config, setup  # noqa: E402  (run configs and run set-up, for the CLI, the gallery and users)
 from .systems import (ACTIVATIONS, GRUODE, LSTMODE, MODELS, Activation, BeerCTRNN, DiagonalSSM, LinearSSM, RateRNN,
                       SelectiveSSM, System, VectorField, build_system)
@@ -33,11 +34,11 @@ __all__ = [
     "DiscreteMap", "DiscretizationError", "DivergenceError", "FixedPointBranches", "FixedPoints", "GRUODE",
     "GradientPropagation", "IteratedMap", "JacobianSpectra", "LSTMODE", "LimitCycle", "LinearMap", "LinearSSM",
     "LyapunovSpectrum", "MAX_ELEMENTS", "METHODS", "MODELS", "NoCycleError", "ProgressBar", "RateRNN", "Report",
-    "SelectiveSSM", "SolverError",
-    "SolverStats", "Survey", "SurveySettings", "Sweep", "System", "Trajectory", "VectorField", "__version__", "analysis", "build_system",
-    "compare_gradient_propagation", "config", "discretization_error", "discretize", "find_fixed_points", "find_limit_cycle",
-    "fixed_point_branches", "from_torch", "gradient_propagation", "inputs", "io", "jacobian",
+    "SelectiveSSM", "SolverError", "SolverStats", "Survey", "SurveySettings", "Sweep", "System", "TaskMap",
+    "TaskModel", "TrainingRun", "Trajectory", "VectorField", "__version__", "analysis", "build_system",
+    "compare_gradient_propagation", "config", "discretization_error", "discretize", "find_fixed_points",
+    "find_limit_cycle", "fixed_point_branches", "from_torch", "gradient_propagation", "inputs", "io", "jacobian",
     "largest_lyapunov_exponent", "load", "lyapunov_spectra", "lyapunov_spectrum", "plot", "report", "save_model",
-    "selective_scan", "setup", "show_progress", "simulate", "simulate_to_file", "size_limit", "stack_models", "survey",
-    "systems", "tasks", "to_torch",
+    "selective_scan", "setup", "show_progress", "simulate", "simulate_to_file", "size_limit", "stack_models",
+    "survey", "systems", "tasks", "to_torch", "train", "training",
 ]

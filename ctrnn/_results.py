@@ -54,7 +54,7 @@ def _brief(value: Any) -> str:
         return f"[{len(value)} items]"
     if isinstance(value, dict):
         return f"{{{len(value)} keys}}"
-    if isinstance(value, Result) or dataclasses.is_dataclass(value):
+    if isinstance(value, Result) or dataclasses.is_dataclass(value) or isinstance(value, torch.nn.Module):
         return type(value).__name__
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

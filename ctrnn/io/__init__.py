@@ -19,9 +19,13 @@ from .._format import MAX_HEADER_BYTES, read, read_header, read_tensors, write_f
 from .._identity import content_digest
 from ._models import MAX_MODEL_ELEMENTS, load_map, load_model, model_record, save_map, save_model
 from ._results import CODECS, decode_result, save_result
+from ._training import decode_task_batch, encode_task_batch, load_training_run, save_training_run
+from ..tasks import TaskBatch
+from ..training import TrainingRun
 
+CODECS["TaskBatch"] = (TaskBatch, encode_task_batch, decode_task_batch)
 SAVERS.update({cls: save_result for cls, _, _ in CODECS.values()})
-SAVERS.update({System: save_model, DiscreteMap: save_map})
+SAVERS.update({System: save_model, DiscreteMap: save_map, TrainingRun: save_training_run})
 
 
 def load(path: str | os.PathLike, *, max_elements: int = MAX_MODEL_ELEMENTS) -> Any:
@@ -52,6 +56,11 @@ def load(path: str | os.PathLike, *, max_elements: int = MAX_MODEL_ELEMENTS) -> 
         return load_model(header, path, max_elements=max_elements)
     if header.kind == "map":
         return load_map(header, path, max_elements=max_elements)
+    if header.kind == "TrainingRun":
+        return load_training_run(header, path, max_elements=max_elements)
+    if header.kind == "training_checkpoint":
+        raise ValueError(f"cannot load {path}: it is a training checkpoint, which ctrnn.train(..., path=its folder, "
+                         f"resume=True) continues; the trained model is the run's model.safetensors")
     try:
         return decode_result(header.kind, read_tensors(path, header), header.meta)
     except ValueError as error:

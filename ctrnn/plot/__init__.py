@@ -22,6 +22,9 @@ from ._periodic import plot_limit_cycle
 from ._stability import (plot_basins, plot_branches, plot_connectivity_spectrum, plot_fixed_points,
                          plot_jacobian_spectra, plot_phase_portrait, plot_survey)
 from ._trajectory import plot_rollouts, plot_trajectory
+from ._training import plot_task_batch, plot_training_run
+from ..tasks import TaskBatch
+from ..training import TrainingRun
 
 PLOTTERS.update({
     Trajectory: plot_trajectory,
@@ -36,6 +39,8 @@ PLOTTERS.update({
     GradientPropagation: plot_gradient_propagation,
     DiscretizationError: plot_discretization_error,
     Survey: plot_survey,
+    TrainingRun: plot_training_run,
+    TaskBatch: plot_task_batch,
 })
 
 __all__ = ["KIND_MARKERS", "PALETTE", "STYLE", "compare_gradient_propagation", "kind_style", "plot_basins",
