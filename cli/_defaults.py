@@ -55,7 +55,8 @@ BOUNDS: dict[str, str] = {
     "seed": "a seed", "max_elements": ">= 1",
     # simulate
     "simulation.t_end": "> 0", "simulation.dt_out": "> 0", "simulation.batch": ">= 1", "simulation.x0_scale": ">= 0",
-    "simulation.rtol": "> 0", "simulation.atol": "> 0", "simulation.step_size": "> 0", "output.plot_traces": ">= 0",
+    "simulation.rtol": "> 0", "simulation.atol": "> 0", "simulation.step_size": "> 0",
+    "simulation.checkpoint_seconds": ">= 0", "output.plot_traces": ">= 0",
     # fixed-points and cycles
     "search.starts": ">= 1", "search.t_end": "> 0", "search.batch": ">= 1", "search.x0_scale": ">= 0",
     "search.noise": ">= 0", "search.slow_tol": "> 0", "search.t_transient": ">= 0", "search.t_search": "> 0",

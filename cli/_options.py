@@ -25,7 +25,8 @@ from cli._run_folder import RunFolder
 @dataclass(frozen=True)
 class Key:
     """The config key an option sets (``Annotated`` metadata that Typer ignores), the option's name, and how
-    its text becomes the value: ``convert(value, option)``, which raises ``ValueError`` naming the option."""
+    its text becomes the value: ``convert(value, option)``, which raises ``ValueError`` naming the option.
+    :meth:`Shared.resolve` converts, under the size limit of the config being resolved (``max_elements``)."""
 
     dotted: str
     option: str
@@ -79,8 +80,11 @@ class Shared:
     quiet: bool = False
     config: Path | None = None
     keys: bool = False
-    #: the flags given (``--seed``, ``--device``, ``--dtype`` and the verb's own), by config key (see :func:`flag`)
+    #: the flags given (``--seed``, ``--device``, ``--dtype`` and the verb's own), by config key (see :func:`flag`),
+    #: as typed: a flag with a ``convert`` (listed in ``converts``) is converted by :meth:`resolve`
     flags: dict[str, Any] = field(default_factory=dict)
+    #: the :class:`Key` of each flag given that has a ``convert``, by config key
+    converts: dict[str, Key] = field(default_factory=dict)
 
     def given(self) -> bool:
         """Whether any option that changes the config (or --force) was given."""
@@ -102,7 +106,15 @@ class Shared:
             if given:
                 raise ValueError(f"--model-file takes the model from the file; drop {given[0]} (--model / "
                                  "--set model.*), or drop --model-file")
-        cfg = resolve(defaults, config or self.config, self.flags, self.sets or [], free_sections=("model",))
+        plain = {k: v for k, v in self.flags.items() if k not in self.converts}
+        cfg = resolve(defaults, config or self.config, plain, self.sets or [], free_sections=("model",))
+        if self.converts:  # their size checks (--values 0:1:N) against the limit this config sets, not the default
+            from ctrnn import MAX_ELEMENTS, size_limit
+
+            check_bounds(cfg, {"max_elements": BOUNDS["max_elements"]})
+            with size_limit(cfg.get("max_elements", MAX_ELEMENTS)):
+                plain |= {k: key.convert(self.flags[k], key.option) for k, key in self.converts.items()}
+            cfg = resolve(defaults, config or self.config, plain, self.sets or [], free_sections=("model",))
         check_bounds(cfg, BOUNDS)
         if "input" in cfg:
             check_input_kind(cfg["input"]["kind"])
@@ -214,9 +226,10 @@ def shared_options(*flags: Any, config: bool = True,
 
         def run_verb(**kwargs: Any) -> Any:
             given = {key: kwargs.pop(name) for name, (_, key) in keys.items()}
+            given = {key: value for key, value in given.items() if value is not None}
             opts = Shared(**{p.name: kwargs.pop(p.name) for p in last},
-                          flags={key.dotted: value if key.convert is None else key.convert(value, key.option)
-                                 for key, value in given.items() if value is not None})
+                          flags={key.dotted: value for key, value in given.items()},
+                          converts={key.dotted: key for key in given if key.convert is not None})
             if opts.keys and defaults is not None:
                 print_keys(opts.resolve(defaults))
                 return None

@@ -16,7 +16,8 @@ def parse_sweep(text: str, flag: str) -> list[float]:
 
 
 def parse_count(text: int, flag: str) -> list[int]:
-    """``S`` -> ``[0, 1, ..., S - 1]`` (``ValueError`` naming ``flag`` for ``S < 1``, or above the size limit)."""
+    """``S`` -> ``[0, 1, ..., S - 1]`` (``ValueError`` naming ``flag`` for ``S < 1``, or above the size limit in
+    force: the config's ``max_elements``, under which ``Shared.resolve`` converts)."""
     from ctrnn.setup import check_size
 
     if text < 1:
@@ -31,7 +32,7 @@ def parse_list(text: str, flag: str) -> list[str]:
 
 def parse_values(text: str, flag: str) -> list[float]:
     """``START:STOP:COUNT`` (evenly spaced) or ``a,b,c`` -> a list of floats; COUNT is checked against the size
-    limit (``ctrnn.MAX_ELEMENTS``) before the list is made."""
+    limit in force (the config's ``max_elements``, under which ``Shared.resolve`` converts) before the list is made."""
     if ":" in text:
         from ctrnn.setup import check_size
 

@@ -27,7 +27,7 @@ def fixed_points(opts: Shared, model_file: ModelFileOpt = None, with_basins: Bas
     import torch
 
     import ctrnn
-    from ctrnn.analysis import connectivity_spectrum, fixed_point_starts, spectra_along
+    from ctrnn.analysis import check_search_size, connectivity_spectrum, fixed_point_starts, spectra_along
     from ctrnn.setup import build_model_and_states, check_size, constant_input
 
     folder = opts.folder("fixed-points")
@@ -41,9 +41,10 @@ def fixed_points(opts: Shared, model_file: ModelFileOpt = None, with_basins: Bas
         raise ValueError("--basins needs a flow (a model, not a map) with at least two state variables")
     if sweep and obj.input_dim == 0:
         raise ValueError("--sweep-input needs a model with inputs")
-    # sizes before any folder: the search holds a Jacobian per start
-    check_size(spec["starts"] * n * n, f"the fixed-point search's Jacobians (search.starts x n x n, n = {n})",
-               "lower search.starts")
+    # sizes before any folder: the search holds a Jacobian per start, and each refinement round's are bounded by
+    # the starts alone (the input sweep's searches refine once: fixed_point_branches)
+    check_search_size(spec["starts"], n, max(spec["refine"], 1 if sweep else 0), starts="search.starts",
+                      rounds="search.refine")
     if with_basins:
         check_size(cfg["basins"]["resolution"] ** 2 * n, f"the basins' grid (basins.resolution^2 x n, n = {n})",
                    "lower basins.resolution")

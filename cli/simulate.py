@@ -13,7 +13,9 @@ from cli._run_folder import command_line
 DEFAULTS: dict[str, Any] = {
     **BASE,
     "simulation": {"t_end": 100.0, "dt_out": 0.1, "batch": 8, "x0_scale": 1.0, "method": "dopri5",
-                   "rtol": 1e-7, "atol": 1e-9, "step_size": None},
+                   "rtol": 1e-7, "atol": 1e-9, "step_size": None,
+                   # the least wall time between two writes of the trajectory so far (0: after every chunk)
+                   "checkpoint_seconds": 30.0},
     "input": {"kind": "none", "amplitude": 1.0, "start": 10.0, "stop": 20.0},
     "output": {"plot_traces": 8},
 }
@@ -62,7 +64,8 @@ def simulate(opts: Shared, resume: Resume = False) -> None:
         with torch.no_grad():
             traj = ctrnn.simulate_to_file(
                 system, x0, t, path, inputs=inputs, method=sim["method"], rtol=sim["rtol"], atol=sim["atol"],
-                step_size=sim["step_size"], resume=resume, progress=not opts.quiet,
+                step_size=sim["step_size"], checkpoint_seconds=sim["checkpoint_seconds"], resume=resume,
+                progress=not opts.quiet,
                 metadata={"seed": cfg["seed"], "command": command_line(), "config": cfg})
     except KeyboardInterrupt:
         typer.echo(f"interrupted; the trajectory so far is in {path}; continue with: "
@@ -75,6 +78,8 @@ def simulate(opts: Shared, resume: Resume = False) -> None:
     folder.figure(traj.plot(max_traces=cfg["output"]["plot_traces"]), "trajectory")
     s = traj.stats
     steps_txt = "" if s.n_accepted is None else f", {s.n_accepted} accepted / {s.n_rejected} rejected steps"
-    folder.finish(system.describe(),
+    resumed = traj.metadata["checkpoint"].get("resumed_from", 0)
+    done = [f"resumed at t = {float(t[resumed - 1]):g}, from the {resumed} of {len(t)} time points saved"]
+    folder.finish(*(done if resumed else []), system.describe(),
                   f"simulated {sim['batch']} trajectories over t in [0, {sim['t_end']:g}] with {traj.method}: "
                   f"{s.nfe} evaluations{steps_txt}, {s.wall_time:.2f} s")

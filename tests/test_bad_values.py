@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 
 import pytest
 import torch
@@ -94,6 +95,23 @@ def test_cli_refuses_a_sweep_of_1e11_values(tmp_path):
     assert "--values" in line and "limit" in line and "max_elements" in line
 
 
+def test_sweep_values_and_seeds_are_checked_against_the_limit_the_config_sets(tmp_path):
+    """--values and --seeds are converted under the config's max_elements, not the default one: a lowered limit
+    refuses a COUNT above it before any folder is made, and a raised one lets a COUNT above the default through
+    (the default is lowered to 50 here by the caller's context, which the verb's starts from: nothing large is made)."""
+    line = refused(tmp_path, "sweep", "--set", "max_elements=100", "--values", "0:1:101")
+    assert "--values 0:1:101" in line and "limit of 100" in line
+    line = refused(tmp_path, "sweep", "--set", "max_elements=100", "--seeds", "101")
+    assert "--seeds 101" in line and "limit of 100" in line
+    with ctrnn.size_limit(50):
+        result = runner.invoke(app, ["sweep", "--set", "max_elements=1000", "--values", "0:1:500", "--seeds", "500",
+                                     "--keys"])
+    assert result.exit_code == 0, result.output
+    # --keys prints dotted TOML keys ("unset" for None, which TOML cannot spell)
+    sweep = tomllib.loads(result.output.replace("= unset", '= "unset"'))["sweep"]
+    assert len(sweep["values"]) == 500 and sweep["seeds"] == list(range(500))
+
+
 def test_cli_refuses_a_time_grid_of_1e11_points(tmp_path):
     line = refused(tmp_path, "simulate", "--n", "2", "--batch", "1", "--dt-out", "1e-9")
     assert "simulation.dt_out" in line and "limit" in line
@@ -102,6 +120,28 @@ def test_cli_refuses_a_time_grid_of_1e11_points(tmp_path):
 def test_cli_refuses_1e11_fixed_point_starts(tmp_path):
     line = refused(tmp_path, "fixed-points", "--set", "model.n=2", "--starts", "100000000000")
     assert "search.starts" in line and "limit" in line
+
+
+def test_cli_refuses_too_large_fixed_point_refinement_before_making_its_folder(tmp_path, monkeypatch):
+    """8 starts of n = 4 pass (8 x 16 Jacobian values), but a refinement round may take 3 max(8, 64) starts:
+    3072 values, above the limit of 2500 set here. Refused before the run folder is made, not after the trajectories
+    and the first search (whose sizes stay within the limit)."""
+    import cli._run_folder
+
+    def create(self, cfg):  # a failure a run folder would clean up after: so refused() could not tell
+        raise ValueError("the run folder was made before the refinement's size was checked")
+
+    monkeypatch.setattr(cli._run_folder.RunFolder, "create", create)
+    line = refused(tmp_path, "fixed-points", "--set", "model.n=4", "--set", "search.batch=1", "--starts", "8",
+                   "--set", "search.refine=1", "--set", "max_elements=2500")
+    assert "search.refine = 1" in line and "limit of 2,500" in line and "lower search.refine to 0" in line, line
+
+
+def test_find_fixed_points_checks_its_refinement_rounds_before_searching():
+    with ctrnn.size_limit(2500), pytest.raises(ValueError, match=r"refinement round \(refine = 2: up to 3 max"):
+        ctrnn.find_fixed_points(rate(4), torch.randn(8, 4, generator=torch.Generator().manual_seed(0)), refine=2)
+    with ctrnn.size_limit(2500):  # no refinement: 8 x 4 x 4 Jacobian values
+        assert len(ctrnn.find_fixed_points(rate(4), torch.zeros(8, 4), refine=0)) == 1  # g = 0.5: the origin only
 
 
 def test_the_size_limit_is_documented_and_overridable(tmp_path):

@@ -316,6 +316,45 @@ def test_what_was_loaded_does_not_follow_later_changes_to_its_file(tmp_path):
             assert torch.equal(getattr(back, field), getattr(obj, field).detach()), (name, field)
 
 
+class UserRing(ctrnn.System):
+    """A model class of a user's own: a config(), but no tensor_shapes, so its shapes come from a build."""
+
+    def __init__(self, n: int, tau: float = 1.0):
+        super().__init__()
+        self.state_dim, self.input_dim, self.tau = n, 0, tau
+        self.W = torch.nn.Parameter(torch.zeros(n, n, dtype=torch.float64))
+
+    def forward(self, t, x, u=None):
+        return (-x + torch.tanh(x) @ self.W.T) / self.tau
+
+    def config(self):
+        return {"n": self.state_dim, "tau": self.tau}
+
+
+class UserCheckedRing(UserRing):
+    """One whose constructor reads its tensors' values (it cannot run on torch's meta device)."""
+
+    def __init__(self, n: int, tau: float = 1.0):
+        super().__init__(n, tau)
+        self.check_parameters()
+
+
+def test_a_model_class_of_the_users_own_is_checked_before_it_is_built(tmp_path):
+    """Its config asks for n = 5000 (200 MB of float64 the constructor would allocate) while the file holds a 2 x 2
+    W: refused from a build on the meta device, before the real one; correct files of such classes still load."""
+    crafted = write_file(tmp_path / "crafted.safetensors", {"W": torch.zeros(2, 2, dtype=torch.float64)}, "model",
+                         {"class": "UserRing", "config": {"n": 5000, "tau": 1.0}}) or tmp_path / "crafted.safetensors"
+    refused(crafted, r"tensor 'W' has shape \(2, 2\), but a UserRing built from its config implies \(5000, 5000\)")
+    for cls in (UserRing, UserCheckedRing):  # the second is built for real: meta cannot run its constructor
+        model = cls(3, tau=2.0)
+        with torch.no_grad():
+            model.W.copy_(torch.arange(9.0).reshape(3, 3))
+        model.save(tmp_path / f"{cls.__name__}.safetensors")
+        back = ctrnn.load(tmp_path / f"{cls.__name__}.safetensors")
+        assert type(back) is cls and back.tau == 2.0 and torch.equal(back.W, model.W)
+        assert back.W.device.type == "cpu"
+
+
 def test_the_size_cap_refuses_a_big_model_and_can_be_raised_for_a_trusted_file(tmp_path):
     net = ctrnn.RateRNN(40, seed=0)
     net.save(tmp_path / "m.safetensors")

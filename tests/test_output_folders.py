@@ -186,24 +186,36 @@ def test_kill_during_a_sweep_then_resume_gives_the_same_result(tmp_path):
 
 
 def test_kill_during_a_simulation_then_resume(tmp_path):
-    """kill -9 while simulate writes: no file is left truncated, and --resume finishes the run to the same
-    trajectory as an uninterrupted one (rk4: the same steps, so exactly)."""
-    args = ["simulate", "--n", "32", "--t-end", "400", "--dt-out", "0.1", "--batch", "4", "--method", "rk4",
-            "--step-size", "0.01", "--seed", "2"]
+    """kill -9 while simulate writes, once its first checkpoint is on disk (simulation.checkpoint_seconds = 0: one
+    after every chunk): no file is left truncated, and --resume continues from the partial file, not from the
+    start, to the trajectory of an uninterrupted run (rk4: the same steps, so exactly)."""
+    args = ["simulate", "--n", "32", "--t-end", "60", "--dt-out", "0.1", "--batch", "4", "--method", "rk4",
+            "--step-size", "0.01", "--seed", "2", "--set", "simulation.checkpoint_seconds=0"]
     whole = tmp_path / "whole"
     assert run(*args, "--out", whole, "-q").exit_code == 0
     out = tmp_path / "killed"
     proc = ctrnn_process(*args, "--out", out, "-q")
-    time.sleep(4.0)
+    partial = out / "trajectory.safetensors"  # appears (renamed into place) at the first checkpoint
+    deadline = time.time() + 120
+    while not partial.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     for path in out.glob("*.safetensors"):
         ctrnn.load(path)  # whole files only under a result's name
-    result = run("simulate", "--out", out, "--resume", "-q")
+    saved = ctrnn.load(partial).metadata["checkpoint"]
+    assert not saved["complete"], "the run finished before the kill: make it longer"
+    done = saved["points_done"]
+    assert 1 < done < saved["points_total"] == 601
+    result = run("simulate", "--out", out, "--resume")
     assert result.exit_code == 0, result.output
     assert not list(out.rglob("*.partial"))  # a temporary the kill left behind is removed by the next run
-    torch.testing.assert_close(ctrnn.load(out / "trajectory.safetensors").x, ctrnn.load(whole / "trajectory.safetensors").x,
-                               rtol=0, atol=0)
+    resumed = ctrnn.load(partial)
+    assert resumed.metadata["checkpoint"]["resumed_from"] == done  # from the partial file, as the kill left it
+    assert f"from the {done} of 601 time points saved" in result.output
+    reference = ctrnn.load(whole / "trajectory.safetensors")
+    assert "resumed_from" not in reference.metadata["checkpoint"]
+    assert torch.equal(resumed.t, reference.t) and torch.equal(resumed.x, reference.x)
 
 
 @pytest.fixture

@@ -25,9 +25,16 @@ def _chunk_bounds(n_points: int, chunks: int) -> list[int]:
     return sorted({round(i * last / chunks) for i in range(chunks + 1)})
 
 
+def _checkpoint_record(complete: bool, points_done: int, points_total: int, identity: dict[str, str],
+                       resumed_from: int) -> dict[str, Any]:
+    """``metadata["checkpoint"]``; ``resumed_from`` (the points saved when this session began) only when resumed."""
+    record = {"complete": complete, "points_done": points_done, "points_total": points_total, "identity": identity}
+    return record | ({"resumed_from": resumed_from} if resumed_from else {})
+
+
 def _save_checkpoint(path: Path, t: torch.Tensor, x_done: torch.Tensor, u_done: torch.Tensor | None, stats: SolverStats,
                      settings: dict[str, Any], metadata: dict[str, Any], complete: bool,
-                     identity: dict[str, str]) -> None:
+                     identity: dict[str, str], resumed_from: int = 0) -> None:
     tensors = {"t": t[: len(x_done)], "x": x_done}
     if u_done is not None:
         tensors["u"] = u_done
@@ -35,8 +42,8 @@ def _save_checkpoint(path: Path, t: torch.Tensor, x_done: torch.Tensor, u_done: 
         tensors["t_full"] = t
     write_file(path, tensors, "Trajectory", {
         "stats": asdict(stats), **settings,
-        "metadata": {**metadata, "checkpoint": {"complete": complete, "points_done": len(x_done),
-                                                "points_total": len(t), "identity": identity}}})
+        "metadata": {**metadata, "checkpoint": _checkpoint_record(complete, len(x_done), len(t), identity,
+                                                                  resumed_from)}})
 
 
 def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *, inputs: Any = None,
@@ -50,13 +57,15 @@ def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *
     size afresh there, so results agree with one uninterrupted :func:`~ctrnn.simulate` to the solver
     tolerance, not bit for bit). The trajectory is written at most every ``checkpoint_seconds`` and at
     the end; an interrupted run loses at most that much work. The file loads with :func:`ctrnn.load`;
-    an unfinished one has ``metadata["checkpoint"]["complete"] == False`` and only the points done.
+    an unfinished one has ``metadata["checkpoint"]["complete"] == False`` and only the points done; a session
+    that resumed one records in ``metadata["checkpoint"]["resumed_from"]`` how many points were saved when it began.
 
     Arguments:
         system, x0, t, inputs, method, rtol, atol, step_size, max_steps, metadata: as for ``simulate``.
         path: ``.safetensors`` file to write.
         chunks: number of pieces the output grid is cut into (at most ``len(t) - 1``).
-        checkpoint_seconds: least wall time between two writes.
+        checkpoint_seconds: least wall time between two writes (0: after every chunk; the CLI's config key
+            ``simulation.checkpoint_seconds``).
         resume: continue from an unfinished ``path`` written by the same problem: the same grid and solver
             settings, and bit for bit the same model tensors, initial states and inputs on the grid (checked by
             their SHA-256 content hashes, which the file records); ``chunks`` may differ. A finished one is
@@ -92,6 +101,7 @@ def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *
         x_done, stats, finished = _load_checkpoint(path, x0, t, settings, meta, identity)
         if finished is not None:
             return finished
+    resumed_from = len(x_done) if len(x_done) > 1 else 0  # an unfinished file holds x0 and at least one point
 
     bounds = _chunk_bounds(len(t), min(chunks, len(t) - 1))
     last_write = time.perf_counter()
@@ -108,17 +118,19 @@ def simulate_to_file(system: System, x0: Any, t: Any, path: str | os.PathLike, *
                 stats = _add(stats, part.stats)
                 bar.update(float(t[b]))
                 if time.perf_counter() - last_write >= checkpoint_seconds and b < len(t) - 1:
-                    _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False, identity=identity)
+                    _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False, identity=identity,
+                                     resumed_from=resumed_from)
                     last_write = time.perf_counter()
     except BaseException:
         if len(x_done) > 1:  # keep what was done: a Ctrl-C or a blow-up loses nothing before it
-            _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False, identity=identity)
+            _save_checkpoint(path, t, x_done, None, stats, settings, meta, complete=False, identity=identity,
+                             resumed_from=resumed_from)
         raise
     with torch.no_grad():
         u_grid = None if u is None else u.sample(t)
-    _save_checkpoint(path, t, x_done, u_grid, stats, settings, meta, complete=True, identity=identity)
-    full_meta = {**meta, "checkpoint": {"complete": True, "points_done": len(t), "points_total": len(t),
-                                        "identity": identity}}
+    _save_checkpoint(path, t, x_done, u_grid, stats, settings, meta, complete=True, identity=identity,
+                     resumed_from=resumed_from)
+    full_meta = {**meta, "checkpoint": _checkpoint_record(True, len(t), len(t), identity, resumed_from)}
     return Trajectory(t=t, x=x_done, u=u_grid, stats=stats, metadata=full_meta, **settings)
 
 

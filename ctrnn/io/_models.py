@@ -2,13 +2,15 @@
 (linear maps) or its model plus scheme and step.
 
 Loading checks a file against what it claims before building anything: the tensors' names, shapes and dtypes
-(from the header, their data unread) against those the config implies (:meth:`~ctrnn.System.tensor_shapes`),
-and their number against :data:`MAX_MODEL_ELEMENTS`; after loading, the values get the constructor's own checks
+(from the header, their data unread) against those the config implies (:meth:`~ctrnn.System.tensor_shapes`, or,
+for a model class of the user's own that does not say, a build on torch's ``meta`` device, which allocates no
+data), and their number against :data:`MAX_MODEL_ELEMENTS`; after loading, the values get the constructor's own checks
 (:meth:`~ctrnn.System.check_parameters`), since a file's tensors never pass through the constructor.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Any
 
@@ -121,7 +123,7 @@ def load_model(header: Header, path: Any, *, max_elements: int = MAX_MODEL_ELEME
     """
     cls, config = model_record(header.meta, path)
     _check_size(header.tensors, path, max_elements)
-    return _build_model(cls, config, header, path, "")
+    return _build_model(cls, config, header, path, "", max_elements)
 
 
 def load_map(header: Header, path: Any, *, max_elements: int = MAX_MODEL_ELEMENTS) -> DiscreteMap:
@@ -140,7 +142,7 @@ def load_map(header: Header, path: Any, *, max_elements: int = MAX_MODEL_ELEMENT
     if meta["class"] == "LinearMap":
         return _load_linear_map(meta, header, path)
     cls, config = model_record(meta.get("system"), path, "system.")
-    model = _build_model(cls, config, header, path, "system.")
+    model = _build_model(cls, config, header, path, "system.", max_elements)
     try:
         dmap = discretize(model, meta.get("dt"), scheme=meta.get("scheme"))
     except (TypeError, ValueError) as exc:
@@ -195,9 +197,11 @@ def _compare(found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, .
                              f"{shape}")
 
 
-def _build_model(cls: type[System], config: dict[str, Any], header: Header, path: Any, prefix: str) -> System:
+def _build_model(cls: type[System], config: dict[str, Any], header: Header, path: Any, prefix: str,
+                 max_elements: int) -> System:
     """The model of ``cls`` and ``config`` with the header's tensors under ``prefix``: their shapes checked against
-    the config before anything is built, their values by the model's own checks after."""
+    the config before anything is built (:meth:`~ctrnn.System.tensor_shapes`, else :func:`_check_meta_build`), their
+    values by the model's own checks after."""
     infos = {name[len(prefix):]: info for name, info in header.tensors.items() if name.startswith(prefix)}
     extra = [name for name in header.tensors if not name.startswith(prefix)]
     if extra:
@@ -209,6 +213,8 @@ def _build_model(cls: type[System], config: dict[str, Any], header: Header, path
         raise ValueError(f"cannot load {path}: its config: {_reason(exc)}") from None
     if expected is not None:  # a built-in model: nothing is built until the file matches its config
         _compare({k: v.shape for k, v in infos.items()}, expected, path, what)
+    else:
+        _check_meta_build(cls, config, infos, path, max_elements)
     _check_dtypes(infos, path)
     try:
         model = cls.from_config(config)
@@ -228,6 +234,37 @@ def _build_model(cls: type[System], config: dict[str, Any], header: Header, path
     except ValueError as exc:
         raise ValueError(f"cannot load {path}: {prefix}{one_line(exc)}") from None
     return model
+
+
+def _check_meta_build(cls: type[System], config: dict[str, Any], infos: dict[str, TensorInfo], path: Any,
+                      max_elements: int) -> None:
+    """For a class whose :meth:`~ctrnn.System.tensor_shapes` cannot tell (a user's own model): build it from the
+    file's config on torch's ``meta`` device, which gives every tensor its shape and no data, and refuse the file
+    before the real build if the tensors it names or their shapes differ from that model's, or if that model would
+    hold more than ``max_elements`` tensor elements (non-persistent buffers included): a crafted config cannot make
+    the real constructor allocate what the file does not hold.
+
+    A constructor that cannot run on ``meta`` (one that reads a tensor's values, ``.item()`` or a check of its
+    weights, or draws with a CPU ``torch.Generator``) is then built for real, checked by the header's element count
+    alone (:func:`_check_size`, done before): the file's size is capped, what the config asks for is not.
+
+    Raises:
+        ValueError: naming the tensor that differs, or the element count above ``max_elements``.
+    """
+    try:
+        with torch.device("meta"):
+            probe = cls.from_config(config)
+    except Exception:  # noqa: BLE001 - cannot tell on meta: the real build reports the config's own errors
+        return
+    if not isinstance(probe, torch.nn.Module):
+        return
+    built = f"a {cls.__name__} built from its config"
+    _compare({k: v.shape for k, v in infos.items()}, {k: tuple(v.shape) for k, v in probe.state_dict().items()},
+             path, built)
+    held = sum(t.numel() for t in itertools.chain(probe.parameters(), probe.buffers()))
+    if held > max_elements:
+        raise ValueError(f"cannot load {path}: {built} would hold {held} tensor elements, more than the "
+                         f"{max_elements} allowed; if you trust the file, pass a larger max_elements= to ctrnn.load")
 
 
 def _reason(exc: BaseException) -> str:

@@ -122,8 +122,11 @@ class System(nn.Module):
             config: what :meth:`config` returned (read from a file: any JSON object).
 
         Returns:
-            ``name: shape``; ``None`` (this default) when the class cannot tell, and the loader then compares the
-            built model's state dict with the file.
+            ``name: shape``; ``None`` (this default) when the class cannot tell, and the loader then builds the
+            model on torch's ``meta`` device (no data allocated) to compare its state dict with the file before the
+            real build; a constructor that cannot run on ``meta`` (it reads a tensor's values) is built for real,
+            with only the file's total size capped, so a class of your own whose size a config sets should
+            override this.
 
         Raises:
             TypeError, ValueError: a config value of the wrong type or range, or a missing or unknown key (as

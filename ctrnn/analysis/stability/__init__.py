@@ -2,9 +2,10 @@
 
 from ._basins import Basins, basins
 from ._branches import FixedPointBranches, fixed_point_branches
-from ._fixed_points import FixedPoints, classify, find_fixed_points, fixed_point_starts, sample_starts
+from ._fixed_points import (FixedPoints, check_search_size, classify, find_fixed_points, fixed_point_starts,
+                            sample_starts)
 from ._spectra import ConnectivitySpectrum, JacobianSpectra, connectivity_spectrum, spectra_along
 
 __all__ = ["Basins", "ConnectivitySpectrum", "FixedPointBranches", "FixedPoints", "JacobianSpectra", "basins",
-           "classify", "connectivity_spectrum", "find_fixed_points", "fixed_point_branches", "fixed_point_starts", "sample_starts",
-           "spectra_along"]
+           "check_search_size", "classify", "connectivity_spectrum", "find_fixed_points", "fixed_point_branches",
+           "fixed_point_starts", "sample_starts", "spectra_along"]

@@ -141,7 +141,8 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
             point or a runaway); the others go on.
         refine: at most this many further rounds from the points found (0: none); each round uses at most
             ``3 max(K, 64)`` starts (``max(K, 64)`` each along eigenvectors, on the unstable manifolds and between
-            points; see :func:`fixed_point_starts` with ``found``), and ``n_starts`` counts them.
+            points; see :func:`fixed_point_starts` with ``found``), and ``n_starts`` counts them. Its sizes are
+            checked before the first search (:func:`check_search_size`).
         progress: show a progress bar of the starts done (also shown inside :func:`~ctrnn.show_progress`).
 
     Returns:
@@ -150,7 +151,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     Raises:
         TypeError: not a flow or a map. ValueError: starts of the wrong shape, empty, complex for a real model,
             in an unsupported dtype or non-finite; ``refine < 0``; more Jacobians than the size limit
-            (:class:`~ctrnn.size_limit`).
+            (:class:`~ctrnn.size_limit`), for the first search or for a refinement round.
     """
     is_map = check_dynamics(sys_or_map, "find_fixed_points")
     x = check_states(sys_or_map, x_init, "x_init").clone()
@@ -165,6 +166,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     if refine < 0:
         raise ValueError(f"refine must be >= 0, got {refine}")
     K, n = x.shape
+    check_search_size(K, n, refine)  # the refinement rounds too, before the first search is spent
     eps = torch.finfo(x.real.dtype).eps  # residuals below ~eps |f| are rounding: the tolerances follow the dtype
     tol = max(1e-12, 256 * eps) if tol is None else tol
     unique_tol = max(1e-6, math.sqrt(eps)) if unique_tol is None else unique_tol
@@ -182,7 +184,8 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
             if points.shape[0] == 0:
                 break
             _, n_unst, _ = classify(evals, is_map, tol=kind_tol)
-            starts = _refinement_starts(sys_or_map, is_map, u, points, evals, evecs, n_unst, box, max(K, 64))
+            starts = _refinement_starts(sys_or_map, is_map, u, points, evals, evecs, n_unst, box,
+                                        max(K, _MIN_ROUND_STARTS))
             if starts.shape[0] == 0:
                 break
             p2, r2, s2, v2, d2, c2 = _search(sys_or_map, is_map, starts, u, **search,
@@ -204,6 +207,36 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
                        stable=stable, kinds=kinds, n_unstable=n_unst, slow_points=slow_points, slow_speeds=slow_speeds,
                        is_map=is_map, n_starts=n_starts, n_diverged=n_div, n_converged=n_conv,
                        metadata={"inputs": None if u is None else u.tolist(), "system": sys_or_map.describe()})
+
+
+def check_search_size(k: int, n: int, refine: int, *, starts: str = "x_init", rounds: str = "refine") -> None:
+    """Refuse, before anything is searched, a :func:`find_fixed_points` call whose arrays would pass the size limit
+    (:class:`~ctrnn.size_limit`): the first search's Jacobians (``k x n x n``) and, with ``refine >= 1``, the most a
+    refinement round may hold: the Jacobians of its ``3 max(k, 64)`` starts and the states it keeps along the
+    unstable manifolds (up to ``400`` steps of ``max(k, 64) / 6`` states). These depend on ``k``, ``n`` and
+    ``refine`` alone, so a caller (the CLI) checks them before it makes anything.
+
+    Arguments:
+        k: the starts (``x_init.shape[0]``). n: the state's size. refine: the refinement rounds.
+        starts, rounds: the names of ``k`` and ``refine`` in the messages (the CLI's config keys).
+
+    Returns:
+        nothing.
+
+    Raises:
+        ValueError: above the limit, naming what, ``starts`` or ``rounds``, and the fix.
+    """
+    check_size(k * n * n, f"the Jacobians of the fixed-point search ({starts} = {k} starts x n x n, n = {n})",
+               f"give fewer starts ({starts})")
+    if refine < 1:
+        return
+    cap = max(k, _MIN_ROUND_STARTS)
+    fix = f"lower {rounds} to 0 or give fewer starts ({starts})"
+    check_size(3 * cap * n * n, f"the Jacobians of a fixed-point refinement round ({rounds} = {refine}: up to "
+               f"3 max({starts}, {_MIN_ROUND_STARTS}) = {3 * cap} starts x n x n, n = {n})", fix)
+    seeds = max(1, cap // _MANIFOLD_SAMPLES)
+    check_size(_MAX_FOLLOW_STEPS * seeds * n, f"the states a fixed-point refinement round keeps along the unstable "
+               f"manifolds ({rounds} = {refine}: up to {_MAX_FOLLOW_STEPS} steps x {seeds} starts x n, n = {n})", fix)
 
 
 def _search(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | None, *, max_iter: int, tol: float,
@@ -296,6 +329,10 @@ _MANIFOLD_STEPS = (0.05, 0.2, 0.5, 1.0)
 _MAX_DIRECTIONS = 3
 #: states kept along each followed unstable manifold
 _MANIFOLD_SAMPLES = 6
+#: the most steps along an unstable manifold (see :func:`_follow`)
+_MAX_FOLLOW_STEPS = 400
+#: a refinement round from K starts takes up to max(K, this) of each kind of start
+_MIN_ROUND_STARTS = 64
 
 
 def _refinement_starts(sys_or_map: Any, is_map: bool, u: torch.Tensor | None, points: torch.Tensor,
@@ -351,11 +388,11 @@ def _follow(sys_or_map: Any, is_map: bool, u: torch.Tensor | None, x0: torch.Ten
     for Newton, so accuracy is not needed. States that run away or turn non-finite are dropped."""
     horizon = 8.0 / rate
     if is_map:
-        steps = int(min(400, max(_MANIFOLD_SAMPLES, math.ceil(horizon))))
+        steps = int(min(_MAX_FOLLOW_STEPS, max(_MANIFOLD_SAMPLES, math.ceil(horizon))))
         drive = None if u is None else u.expand(steps, *x0.shape[:-1], -1)
         path = sys_or_map.rollout(x0, drive, steps=None if drive is not None else steps)
     else:
-        steps = int(min(400, max(_MANIFOLD_SAMPLES, math.ceil(horizon * 2 * max(fastest, rate)))))
+        steps = int(min(_MAX_FOLLOW_STEPS, max(_MANIFOLD_SAMPLES, math.ceil(horizon * 2 * max(fastest, rate)))))
         dt = horizon / steps
         t = torch.zeros((), dtype=x0.real.dtype, device=x0.device)
         f = lambda x: sys_or_map(t, x, u)
