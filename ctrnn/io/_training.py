@@ -46,7 +46,8 @@ def load_training_run(header: Header, path: Any, *, max_elements: int = MAX_MODE
     cls, config = model_record(header.meta.get("model"), path, "model.")
     model_infos = {k: v for k, v in header.tensors.items() if k.startswith(_PREFIX)}
     _check_size(model_infos, path, max_elements)
-    model = _build_model(cls, config, Header(kind=header.kind, meta=header.meta, tensors=model_infos), path, _PREFIX)
+    model = _build_model(cls, config, Header(kind=header.kind, meta=header.meta, tensors=model_infos), path, _PREFIX,
+                         max_elements)
     curves = read_tensors(path, header, [k for k in header.tensors if not k.startswith(_PREFIX)])
     meta = {k: v for k, v in header.meta.items() if k != "model"}
     try:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
 from .._registry import Registry
-from .._results import Result
+from .._results import Result, plot_result
 from .._validation import check_positive, check_positive_int, check_size
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -63,6 +66,11 @@ class TaskBatch(Result):
     def summary(self) -> str:
         return (f"{self.task}: {self.batch_size} trials of {self.steps} steps (dt = {self.dt:g}), "
                 f"{self.inputs.shape[-1]} inputs, {self.targets.shape[-1]} outputs")
+
+    def plot(self, *, outputs: torch.Tensor | None = None, trials: int = 4, title: str | None = None) -> Figure:
+        """The first ``trials`` trials: inputs above; targets where they count and, given, a model's ``outputs``
+        (``(T, B, p)``) below, against time. Returns a Figure."""
+        return plot_result(self, outputs=outputs, trials=trials, title=title)
 
 
 class Task:

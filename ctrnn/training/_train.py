@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -22,7 +22,7 @@ from .._errors import DivergenceError
 from .._identity import content_digest
 from .._progress import ProgressBar
 from .._registry import Registry
-from .._results import Result
+from .._results import Result, plot_result
 from .._simulate import METHODS, simulate
 from .._validation import check_nonnegative, check_positive, check_positive_int, check_seed
 from ..analysis import gradient_propagation
@@ -32,6 +32,9 @@ from ..tasks import TaskBatch, check_task
 from ._checkpoint import read_checkpoint, write_checkpoint
 from ._losses import LOSSES
 from ._models import TaskMap, TaskModel, readout_features
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: optimizers by name; each takes ``(parameters, lr, weight_decay)``
 OPTIMIZERS: Registry[Callable[..., torch.optim.Optimizer]] = Registry("optimizer")
@@ -98,6 +101,19 @@ class TrainingRun(Result):
         loss = f"{float(self.loss[-1]):.4g}" if len(self.loss) else "-"
         return (f"{self.task}: {done} steps ({self.stopped}), training loss {loss}, held-out {score}; "
                 f"{self.wall_time:.1f} s")
+
+    def plot(self, *, title: str | None = None) -> Figure:
+        """The training and held-out loss, the held-out score, the gradient norm and, where tracked, the largest
+        Lyapunov exponent and the gradient-propagation rate, against training steps. Returns a Figure."""
+        return plot_result(self, title=title)
+
+
+def _diverged(what: str, step: int, checkpoint_every: int, folder: Path | None) -> DivergenceError:
+    """The error that stops a run at ``step`` (0-based) whose loss or states became non-finite."""
+    kept = (f"; the last good checkpoint (step {_last_checkpoint(step, checkpoint_every)}) is in {folder}"
+            if folder is not None else "")
+    return DivergenceError(f"{what} at step {step + 1}{kept}: lower lr, clip gradients (clip_grad_norm) or shorten "
+                           f"the trials", time=step)
 
 
 @dataclasses.dataclass
@@ -421,17 +437,18 @@ def train(model: System | DiscreteMap, task: Any, *, steps: int = 2000, batch_si
         step = done
         while step < steps and stopped == "steps":
             batch = task.sample(batch_size, generator).to(work_dtype, work_device)
-            states, outputs = forward(batch, zeros(batch))
+            try:
+                states, outputs = forward(batch, zeros(batch))
+            except DivergenceError as exc:  # the solver (simulate path, or a map's own check) saw the blow-up first
+                raise _diverged(f"the network's states blew up ({str(exc).splitlines()[0][:160]})", step,
+                                checkpoint_every, folder) from None
             value = loss_fn(outputs, batch.targets, batch.mask)
             if l2_rates:
                 value = value + l2_rates * readout_features(trained._core(), trained.source, states).pow(2).mean()
             if l2_weights:
                 value = value + l2_weights * sum(w.pow(2).mean() for w in _weights(trained))
             if not torch.isfinite(value.detach()):
-                kept = (f"; the last good checkpoint (step {_last_checkpoint(step, checkpoint_every)}) is in {folder}"
-                        if folder is not None else "")
-                raise DivergenceError(f"the training loss became {float(value.detach())} at step {step + 1}{kept}: lower lr, "
-                                      f"clip gradients (clip_grad_norm) or shorten the trials")
+                raise _diverged(f"the training loss became {float(value.detach())}", step, checkpoint_every, folder)
             opt.zero_grad(set_to_none=True)
             value.backward()
             norm = torch.nn.utils.clip_grad_norm_(params, clip_grad_norm if clip_grad_norm is not None else math.inf)
