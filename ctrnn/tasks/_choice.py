@@ -39,12 +39,12 @@ class _ChoiceTask(Task):
     def __init__(self, *, fixation: float, stimulus: float, delay: float, response: float, noise: float,
                  dt: float):
         super().__init__(dt)
-        self.fixation, self.stimulus, self.delay, self.response = (float(fixation), float(stimulus), float(delay),
-                                                                   float(response))
         self._fixation_steps = period_steps(self, fixation, "fixation")
         self._stimulus_steps = period_steps(self, stimulus, "stimulus")
         self._delay_steps = period_steps(self, delay, "delay", allow_zero=self._delay_may_be_zero)
         self._response_steps = period_steps(self, response, "response")
+        self.fixation, self.stimulus, self.delay, self.response = (float(fixation), float(stimulus), float(delay),
+                                                                   float(response))
         self.noise = check_nonnegative(noise, "noise")
 
     def _periods(self) -> list[tuple[str, int]]:
@@ -215,8 +215,8 @@ class DelayedDiscrimination(_ChoiceTask):
                  difference: float = 8.0, fixation: float = 1.0, stimulus: float = 5.0, delay: float = 10.0,
                  response_delay: float = 0.0, response: float = 2.0, noise: float = 0.1, dt: float = 0.2):
         super().__init__(fixation=fixation, stimulus=stimulus, delay=delay, response=response, noise=noise, dt=dt)
-        self.response_delay = float(response_delay)
         self._response_delay_steps = period_steps(self, response_delay, "response_delay", allow_zero=True)
+        self.response_delay = float(response_delay)
         self.f1_values = check_values(f1_values, "f1_values")
         self.difference = check_positive(difference, "difference")
         if self.difference >= min(self.f1_values):

@@ -45,8 +45,8 @@ class FlipFlop(Task):
         super().__init__(dt)
         self.n_bits = check_positive_int(n_bits, "n_bits")
         self.input_dim = self.output_dim = self.n_bits
-        self.duration = float(duration)
         self.steps = self.steps_for(duration, "duration")
+        self.duration = float(duration)
         self.pulse_probability = check_fraction(pulse_probability, "pulse_probability")
 
     def config(self) -> dict[str, Any]:

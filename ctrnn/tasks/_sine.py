@@ -64,8 +64,8 @@ class SineGenerator(Task):
         if self.n_frequencies < 2:
             raise ValueError(f"n_frequencies must be >= 2 (held-out frequencies lie between training ones), "
                              f"got {n_frequencies!r}")
-        self.duration = float(duration)
         self.steps = self.steps_for(duration, "duration")
+        self.duration = float(duration)
         self.input_offset = check_number(input_offset, "input_offset")
         self.held_out = check_bool(held_out, "held_out")
 
