@@ -49,6 +49,7 @@ def test_registry_and_exports():
         assert getattr(tasks, cls.__name__) is cls and cls.__name__ in tasks.__all__
         assert cls.description and "\n" not in cls.description
         assert cls.loss == "mse"
+    assert tasks.__all__ == sorted(tasks.__all__)
 
 
 @pytest.mark.parametrize("task", DEFAULTS, ids=IDS)

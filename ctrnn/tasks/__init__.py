@@ -11,5 +11,5 @@ from ._flipflop import FlipFlop
 from ._sine import SineGenerator
 from ._timing import ReadySetGo
 
-__all__ = ["TASKS", "ContextIntegration", "DelayedDiscrimination", "FlipFlop", "PerceptualDecision", "ReadySetGo",
-           "SineGenerator", "Task", "TaskBatch", "check_task", "register_task"]
+__all__ = ["ContextIntegration", "DelayedDiscrimination", "FlipFlop", "PerceptualDecision", "ReadySetGo",
+           "SineGenerator", "TASKS", "Task", "TaskBatch", "check_task", "register_task"]

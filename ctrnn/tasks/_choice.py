@@ -61,6 +61,13 @@ class _ChoiceTask(Task):
         return {"fixation": self.fixation, "stimulus": self.stimulus, "delay": self.delay,
                 "response": self.response, "noise": self.noise, "dt": self.dt}
 
+    @staticmethod
+    def _fixation_input(response: slice, steps: int, batch: int) -> torch.Tensor:
+        """``(T, B)`` the fixation input: 1 until the response period, whose start is the go cue, then 0."""
+        fixation = torch.zeros(steps, batch, dtype=torch.float64)
+        fixation[:response.start] = 1.0
+        return fixation
+
     def _evidence(self, level: torch.Tensor, period: slice, steps: int, generator: torch.Generator) -> torch.Tensor:
         """``(T, B)`` one evidence channel: ``level`` ``(B,)`` plus white noise during ``period``, 0 elsewhere."""
         batch = len(level)
@@ -123,8 +130,7 @@ class PerceptualDecision(_ChoiceTask):
         periods, T = layout(self._periods())
         check_batch_size(batch, T, self.input_dim, self.name)
         coherence = pick(self.coherences, batch, generator) * random_signs((batch,), generator)
-        fixation = torch.zeros(T, batch, dtype=torch.float64)
-        fixation[:periods["response"].start] = 1.0
+        fixation = self._fixation_input(periods["response"], T, batch)
         evidence = self._evidence(coherence, periods["stimulus"], T, generator)
         targets, mask = choice_targets(T, periods["response"], coherence.sign())
         return self.batch(t=self.grid(T), inputs=torch.stack([fixation, evidence], dim=-1), targets=targets,
@@ -207,9 +213,9 @@ class DelayedDiscrimination(_ChoiceTask):
     """
 
     name = "romo"
-    _delay_may_be_zero = False  # the delay between the stimuli is the working-memory period
     description = "say whether the first of two vibration frequencies held across a delay was higher (Romo 1999)"
     input_dim = 2
+    _delay_may_be_zero = False  # the delay between the stimuli is the working-memory period
 
     def __init__(self, *, f1_values: tuple[float, ...] = (10.0, 14.0, 18.0, 22.0, 26.0, 30.0, 34.0),
                  difference: float = 8.0, fixation: float = 1.0, stimulus: float = 5.0, delay: float = 10.0,
@@ -238,8 +244,7 @@ class DelayedDiscrimination(_ChoiceTask):
         check_batch_size(batch, T, self.input_dim, self.name)
         f1 = pick(self.f1_values, batch, generator)
         f2 = f1 + self.difference * random_signs((batch,), generator)
-        fixation = torch.zeros(T, batch, dtype=torch.float64)
-        fixation[:periods["response"].start] = 1.0
+        fixation = self._fixation_input(periods["response"], T, batch)
         stimulus = (self._evidence(f1 / self.max_frequency, periods["f1"], T, generator)
                     + self._evidence(f2 / self.max_frequency, periods["f2"], T, generator))
         targets, mask = choice_targets(T, periods["response"], (f1 - f2).sign())
