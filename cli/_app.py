@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli import cycles, discretize, fixed_points, gradients, info, lyapunov, report, run, simulate, sweep
+from cli import cycles, discretize, fixed_points, gradients, info, lyapunov, report, run, simulate, sweep, train
 from cli._options import FLAG
 from cli._run_folder import close_all
 
@@ -92,7 +92,7 @@ def guarded(verb: Callable[..., Any]) -> Callable[..., Any]:
 VERBS = {"models": info.models, "version": info.version, "simulate": simulate.simulate,
          "discretize": discretize.discretize, "fixed-points": fixed_points.fixed_points, "cycles": cycles.cycles,
          "lyapunov": lyapunov.lyapunov, "gradients": gradients.gradients, "sweep": sweep.sweep,
-         "report": report.report, "run": run.run}
+         "report": report.report, "run": run.run, "train": train.train, "tasks": train.tasks}
 for _name, _verb in VERBS.items():
     app.command(_name)(guarded(_verb))
 

@@ -69,6 +69,12 @@ BOUNDS: dict[str, str] = {
     # discretize
     "discretize.dt": "> 0", "discretize.t_end": "> 0", "discretize.batch": ">= 1", "discretize.x0_scale": ">= 0",
     "discretize.dts": "> 0", "discretize.rtol": "> 0", "discretize.atol": "> 0",
+    # train (clip_grad_norm = 0: no clipping; track_every = 0: no tracking; example_trials = 0: no figure)
+    "training.steps": ">= 1", "training.batch_size": ">= 1", "training.lr": "> 0", "training.lr_final": "> 0",
+    "training.weight_decay": ">= 0", "training.clip_grad_norm": ">= 0", "training.l2_rates": ">= 0",
+    "training.l2_weights": ">= 0", "training.rtol": "> 0", "training.atol": "> 0", "training.validate_every": ">= 1",
+    "training.validation_trials": ">= 1", "training.track_every": ">= 0", "training.tracking_trials": ">= 1",
+    "training.checkpoint_every": ">= 1", "output.example_trials": ">= 0",
     # report (t_end = 0: the report's default)
     "report.batch": ">= 1", "report.x0_scale": ">= 0", "report.t_end": ">= 0",
 }

@@ -43,6 +43,9 @@ def flag(key: str, kind: type, help: str, *names: str, convert: Callable[[Any, s
 ModelOpt = flag("model.kind", str, "Model name (see `ctrnn models`).", "--model", "-m")
 ModelFileOpt = Annotated[Path | None, typer.Option("--model-file", help="A saved model or map (.safetensors) "
                                                    "instead of --model.")]
+#: the config sections whose keys depend on another key (the model's kind, the task's name), checked by their own
+#: schema once that is known (``ctrnn.setup.model_config``, ``task_config``)
+FREE_SECTIONS = ("model", "task")
 #: the metavar of an on/off flag: none (typer would print "<bool>", as if the flag took a value)
 FLAG = " "
 QuickOpt = Annotated[bool, typer.Option("--quick", metavar=FLAG,
@@ -98,7 +101,7 @@ class Shared:
         Tensors made without a dtype follow ``--dtype``."""
         from cli._defaults import BOUNDS
         from ctrnn.config import check_bounds, resolve
-        from ctrnn.setup import check_input_kind, model_config, model_file_section
+        from ctrnn.setup import check_input_kind, model_config, model_file_section, task_config
 
         if model_file is not None:  # a model option next to the file would be silently ignored: refuse it
             given = [k for k in self.flags if k.startswith("model.")] + [
@@ -107,15 +110,17 @@ class Shared:
                 raise ValueError(f"--model-file takes the model from the file; drop {given[0]} (--model / "
                                  "--set model.*), or drop --model-file")
         plain = {k: v for k, v in self.flags.items() if k not in self.converts}
-        cfg = resolve(defaults, config or self.config, plain, self.sets or [], free_sections=("model",))
+        cfg = resolve(defaults, config or self.config, plain, self.sets or [], free_sections=FREE_SECTIONS)
         if self.converts:  # their size checks (--values 0:1:N) against the limit this config sets, not the default
             from ctrnn import MAX_ELEMENTS, size_limit
 
             check_bounds(cfg, {"max_elements": BOUNDS["max_elements"]})
             with size_limit(cfg.get("max_elements", MAX_ELEMENTS)):
                 plain |= {k: key.convert(self.flags[k], key.option) for k, key in self.converts.items()}
-            cfg = resolve(defaults, config or self.config, plain, self.sets or [], free_sections=("model",))
+            cfg = resolve(defaults, config or self.config, plain, self.sets or [], free_sections=FREE_SECTIONS)
         check_bounds(cfg, BOUNDS)
+        if "task" in cfg:
+            cfg["task"] = task_config(cfg["task"])
         if "input" in cfg:
             check_input_kind(cfg["input"]["kind"])
         if model_file is not None:

@@ -10,6 +10,7 @@ Randomness comes only from explicit seeds: no global RNG state is touched.
 from __future__ import annotations
 
 import hashlib
+import inspect
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,12 @@ from .discretize import DiscreteMap, map_time_step
 from .inputs import Constant, Input, pulse, step
 from .io import load, model_record, read_header
 from .systems import System, build_system, model_parameters
+from .tasks import TASKS
 
 __all__ = ["DTYPES", "INPUT_KINDS", "NATURAL_SCHEMES", "build_input", "build_model", "build_model_and_states",
-           "check_gradient_targets", "check_input_kind", "check_size", "constant_input", "default_dtype", "file_sha256",
-           "gradient_results", "model_config", "model_file_section", "natural_scheme", "place", "random_states",
-           "resolve_torch", "time_grid"]
+           "build_task", "check_gradient_targets", "check_input_kind", "check_size", "constant_input", "default_dtype",
+           "file_sha256", "gradient_results", "model_config", "model_file_section", "model_input_parameter",
+           "natural_scheme", "place", "random_states", "resolve_torch", "task_config", "task_parameters", "time_grid"]
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 #: the kinds of input an ``input`` section describes (see :func:`build_input`)
@@ -198,6 +200,69 @@ def model_config(section: Mapping[str, Any]) -> dict[str, Any]:
         return dict(section)
     kind = section["kind"]
     return {"kind": kind, **model_parameters(kind), **section}
+
+
+#: the names the built-in models give their number of inputs
+_INPUT_PARAMETERS = ("n_inputs", "m", "d")
+
+
+def model_input_parameter(kind: str) -> str | None:
+    """The parameter of the named model that sets its number of inputs (``n_inputs``, ``m`` or ``d``), or ``None``
+    for a model without inputs (Lorenz, ...). ``ctrnn train`` sets it from the task when the config does not.
+
+    Raises:
+        ValueError: an unknown model name.
+    """
+    params = model_parameters(kind)
+    return next((name for name in _INPUT_PARAMETERS if name in params), None)
+
+
+def task_parameters(name: str) -> dict[str, Any]:
+    """The constructor parameters of the named task with their defaults (``ctrnn tasks`` lists them).
+
+    Raises:
+        ValueError: an unknown task name (the message lists the tasks).
+    """
+    sig = inspect.signature(TASKS[name])
+    # tuples as lists: what a TOML file gives back, so that a config read from one compares equal
+    return {k: list(p.default) if isinstance(p.default, tuple) else p.default for k, p in sig.parameters.items()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.default is not p.empty}
+
+
+def task_config(section: Mapping[str, Any]) -> dict[str, Any]:
+    """A config's ``task`` section with every parameter of its task filled in with its default.
+
+    Arguments:
+        section: ``{"name": task name, **some parameters}``.
+
+    Returns:
+        ``{"name": name, **all parameters}``.
+
+    Raises:
+        ValueError: an unknown task name (the tasks listed); ConfigError: a parameter the task does not take (its
+            parameters listed).
+    """
+    name = section["name"]
+    params = task_parameters(name)
+    unknown = sorted(set(section) - set(params) - {"name"})
+    if unknown:
+        raise ConfigError(f"unknown config key 'task.{unknown[0]}': task {name!r} takes "
+                          f"{', '.join(params) or 'no parameters'}")
+    return {"name": name, **params, **section}
+
+
+def build_task(cfg: Mapping[str, Any]) -> Any:
+    """The config's task (its ``task`` section, see :func:`task_config`).
+
+    Raises:
+        ValueError: an unknown task or a parameter out of range, named ``task.NAME`` as the config spells it.
+    """
+    section = task_config(cfg["task"])
+    params = {k: v for k, v in section.items() if k != "name" and v is not None}
+    try:
+        return TASKS[section["name"]](**params)
+    except (TypeError, ValueError) as exc:  # the task's own check of a parameter, which here comes from the config
+        raise ConfigError(f"task {section['name']!r}: {str(exc).splitlines()[0]}") from None
 
 
 def build_model(cfg: Mapping[str, Any]) -> System:

@@ -13,8 +13,7 @@ import torch.nn.functional as F
 import ctrnn
 from ctrnn.discretize import DiscreteMap
 from ctrnn.tasks import Task
-from ctrnn.training import TaskModel, masked_cross_entropy, task_model
-from ctrnn.training._train import _Forward
+from ctrnn.training import TaskModel, masked_cross_entropy, task_model, task_trajectories
 
 
 class Hold(Task):
@@ -112,8 +111,8 @@ def test_simulate_path_adjoint_and_backprop_gradients_agree():
     grads = []
     for adjoint in (False, True):
         m = copy.deepcopy(model)
-        forward = _Forward(m, task, "simulate", "euler", "dopri5", adjoint, 1e-8, 1e-10)
-        _, y = forward(batch, torch.zeros(4, 8, dtype=torch.float64))
+        _, y = task_trajectories(m, batch, through="simulate", method="dopri5", adjoint=adjoint, rtol=1e-8,
+                                 atol=1e-10)
         ((y - batch.targets) ** 2).sum().backward()
         grads.append(torch.cat([p.grad.reshape(-1) for p in m.parameters()]))
     scale = grads[0].abs().max()
@@ -127,8 +126,8 @@ def test_simulate_path_with_euler_at_the_task_step_is_the_discrete_path():
     model = task_model(ctrnn.RateRNN(6, n_inputs=2, seed=2, tau=0.7), task)
     batch = task.sample(3, torch.Generator().manual_seed(1))
     x0 = torch.zeros(3, 6, dtype=torch.float64)
-    a = _Forward(model, task, "simulate", "euler", "euler", False, 1e-6, 1e-8).states(batch, x0)
-    b = _Forward(model, task, "map", "euler", "rk4", False, 1e-6, 1e-8).states(batch, x0)
+    a = task_trajectories(model, batch, x0=x0, through="simulate", method="euler")[0]
+    b = task_trajectories(model, batch, x0=x0, through="map", scheme="euler")[0]
     assert torch.allclose(a, b, atol=1e-13)
 
 

@@ -102,6 +102,14 @@ class TrainingRun(Result):
         return (f"{self.task}: {done} steps ({self.stopped}), training loss {loss}, held-out {score}; "
                 f"{self.wall_time:.1f} s")
 
+    def respond(self, batch: TaskBatch, x0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(states (T, B, n), outputs (T, B, p))`` of the trained model on ``batch``, run the way it was trained
+        (the same path, scheme and solver settings; see :func:`task_trajectories`)."""
+        s = self.settings
+        options = {k: s[k] for k in ("method", "adjoint", "rtol", "atol") if s.get(k) is not None}
+        with torch.no_grad():
+            return task_trajectories(self.model, batch, x0=x0, through=s["through"], scheme=s["scheme"], **options)
+
     def plot(self, *, title: str | None = None) -> Figure:
         """The training and held-out loss, the held-out score, the gradient norm and, where tracked, the largest
         Lyapunov exponent and the gradient-propagation rate, against training steps. Returns a Figure."""
@@ -160,9 +168,9 @@ def task_model(model: System | DiscreteMap, task: Any, *, source: str | None = N
 class _Forward:
     """Runs trials through the model: states ``(T, B, n)`` after each step and the readout's outputs."""
 
-    def __init__(self, model: TaskModel | TaskMap, task: Any, through: str, scheme: str, method: str,
+    def __init__(self, model: TaskModel | TaskMap, dt: float, through: str, scheme: str, method: str,
                  adjoint: bool, rtol: float, atol: float):
-        self.model, self.through, self.dt = model, through, float(task.dt)
+        self.model, self.through, self.dt = model, through, float(dt)
         self.method, self.adjoint, self.rtol, self.atol = method, adjoint, rtol, atol
         if isinstance(model, TaskMap):
             if through != "map":
@@ -191,6 +199,35 @@ class _Forward:
     def __call__(self, batch: TaskBatch, x0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         states = self.states(batch, x0)
         return states, self.model.output(states)
+
+
+def task_trajectories(model: TaskModel | TaskMap, batch: TaskBatch, *, x0: torch.Tensor | None = None,
+                      through: str = "map", scheme: str = "euler", method: str = "rk4", adjoint: bool = False,
+                      rtol: float = 1e-6, atol: float = 1e-8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run a batch of trials through a model with a readout, the way :func:`train` runs them.
+
+    Arguments:
+        model: a :class:`TaskModel` or :class:`TaskMap` (a trained ``run.model``).
+        batch: the trials (moved to the model's dtype and device here); its ``dt`` is the step.
+        x0: ``(B, n)`` initial states (default: zeros, as in training).
+        through, scheme, method, adjoint, rtol, atol: as in :func:`train` (``run.respond`` uses the run's own).
+
+    Returns:
+        ``(states, outputs)``: ``(T, B, n)`` the state after each step and ``(T, B, p)`` the readout of it.
+
+    Raises:
+        ValueError: an unknown ``through``, a map whose step is not the batch's ``dt``, an ``x0`` of another shape.
+    """
+    if through not in THROUGH:
+        raise ValueError(f"unknown through {through!r}; choose one of: {', '.join(THROUGH)}")
+    param = next(iter(model.parameters()), None)
+    dtype = param.dtype if param is not None else torch.get_default_dtype()
+    batch = batch.to(dtype, param.device if param is not None else None)
+    if x0 is None:
+        x0 = torch.zeros(batch.batch_size, model.state_dim, dtype=dtype, device=batch.inputs.device)
+    elif tuple(x0.shape) != (batch.batch_size, model.state_dim):
+        raise ValueError(f"x0 must have shape ({batch.batch_size}, {model.state_dim}), got {tuple(x0.shape)}")
+    return _Forward(model, batch.dt, through, scheme, method, adjoint, rtol, atol)(batch, x0)
 
 
 def _weights(model: TaskModel | TaskMap) -> list[torch.Tensor]:
@@ -261,7 +298,8 @@ def train(model: System | DiscreteMap, task: Any, *, steps: int = 2000, batch_si
           validate_every: int = 50, validation_trials: int = 256, target_score: float | None = None,
           track_every: int = 0, tracking_trials: int = 16, checkpoint_every: int = 100,
           path: str | Path | None = None, resume: bool = False, seed: int = 0, dtype: torch.dtype | None = None,
-          device: torch.device | str | None = None, progress: bool = False) -> TrainingRun:
+          device: torch.device | str | None = None, progress: bool = False,
+          _check_only: bool = False) -> TrainingRun:
     """Train ``model`` (and a linear readout) on ``task`` by backpropagation through time.
 
     Each step draws ``batch_size`` fresh trials, runs them from ``x = 0`` through the model, and takes one optimizer
@@ -351,7 +389,9 @@ def train(model: System | DiscreteMap, task: Any, *, steps: int = 2000, batch_si
     work_dtype = trained.dtype
     work_device = next(iter(trained.parameters())).device if any(True for _ in trained.parameters()) else None
     masks = _check_connectivity(trained, connectivity)
-    forward = _Forward(trained, task, through, scheme, method, adjoint, rtol, atol)
+    forward = _Forward(trained, task.dt, through, scheme, method, adjoint, rtol, atol)
+    if _check_only:  # check_training: every setting is checked, nothing is trained
+        return None  # type: ignore[return-value]
     score_is_error = bool(getattr(task, "score_is_error", False))
     task_name = getattr(task, "name", type(task).__name__)
     settings = _settings(
@@ -491,6 +531,17 @@ def train(model: System | DiscreteMap, task: Any, *, steps: int = 2000, batch_si
         validation_score=as_tensor(curves.validation_score), tracking_steps=as_tensor(curves.tracking_steps),
         lyapunov=as_tensor(curves.lyapunov), lyapunov_stderr=as_tensor(curves.lyapunov_stderr),
         gradient_rate=as_tensor(curves.gradient_rate), stopped=stopped, settings=settings, wall_time=wall)
+
+
+def check_training(model: System | DiscreteMap, task: Any, **options: Any) -> None:
+    """Raise what :func:`train` would raise for ``model``, ``task`` and ``options`` (its keyword arguments, without
+    ``path`` and ``resume``) before it trains: the settings, the task protocol, the sizes of model and task, the
+    connectivity masks. Nothing is trained or written (``ctrnn train`` checks here before it makes its folder).
+
+    Raises:
+        ValueError, TypeError: as :func:`train`.
+    """
+    train(model, task, **options, _check_only=True)
 
 
 def _last_checkpoint(step: int, every: int) -> int:
