@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -20,6 +22,7 @@ from cli._run_folder import close_all
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a tool killed by it
 BUG_LINE = "ctrnn hit an internal error; please report it with the traceback below"
 
 app = typer.Typer(help="ctrnn: recurrent networks as dynamical systems dx/dt = f(x, u(t), W).",
@@ -77,6 +80,9 @@ def guarded(verb: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:  # `ctrnn tasks | head`: the reader has gone, as for any Unix tool, quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except Exception as exc:
             if not user_error(exc):
                 typer.echo(BUG_LINE, err=True)

@@ -166,6 +166,8 @@ def toml_value(value: Any) -> str:
     """``value`` as the TOML literal ``--set`` takes (``unset`` for ``None``, which TOML cannot spell)."""
     import tomli_w
 
+    if isinstance(value, (list, tuple)):  # on one line (tomli_w writes one item a line)
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     return "unset" if value is None else tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
 
 
@@ -204,13 +206,15 @@ def _with_default(kind: Any, default: Any) -> Any:
     return Annotated[(kind.__origin__, *metadata)]
 
 
-def shared_options(*flags: Any, config: bool = True,
-                   defaults: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def shared_options(*flags: Any, config: bool = True, defaults: dict[str, Any] | None = None,
+                   resolver: Callable[[Shared], dict[str, Any]] | None = None
+                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Give a verb ``fn(opts: Shared, ...)`` the options ``flags`` (made by :func:`flag`) and the shared ones
     (without ``--config`` when ``config`` is false). Typer sees the flags, then the verb's own parameters, then
     the shared options; the flags given reach the verb as ``opts.flags``, which ``opts.resolve`` applies.
     ``defaults`` (the verb's config defaults) puts each flag's default in ``--help`` and answers ``--keys``
-    (a verb without them handles ``opts.keys`` itself)."""
+    (a verb without them handles ``opts.keys`` itself); ``resolver(opts)``, where given, resolves the config
+    ``--keys`` prints (a verb whose defaults depend on the options, as ``train``'s model inputs on the task)."""
     keys = {key.dotted.replace(".", "__"): (kind, key) for kind in (*flags, *_SHARED_FLAGS)
             for key in kind.__metadata__ if isinstance(key, Key)}
     if defaults is not None:
@@ -236,7 +240,7 @@ def shared_options(*flags: Any, config: bool = True,
                           flags={key.dotted: value for key, value in given.items()},
                           converts={key.dotted: key for key in given if key.convert is not None})
             if opts.keys and defaults is not None:
-                print_keys(opts.resolve(defaults))
+                print_keys(resolver(opts) if resolver is not None else opts.resolve(defaults))
                 return None
             from ctrnn import show_progress  # torch loads only when a verb runs
 

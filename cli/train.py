@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -41,7 +42,7 @@ Resume = Annotated[bool, typer.Option("--resume", metavar=FLAG,
                                               "options given, if any, must resolve to the run's own config).")]
 
 
-def _resolve(opts: Shared, config: Any = None) -> dict[str, Any]:
+def _resolve(opts: Shared, config: Path | None = None) -> dict[str, Any]:
     """The run's config. The model's number of inputs defaults to the task's: a first pass finds the task and the
     model's kind, and the second resolves over defaults that hold that number."""
     from ctrnn.setup import build_task, model_input_parameter
@@ -72,14 +73,12 @@ def training_options(spec: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-@shared_options(Task, ModelOpt, N, Steps, BatchSize, Lr, TargetScore, defaults=DEFAULTS)
+@shared_options(Task, ModelOpt, N, Steps, BatchSize, Lr, TargetScore, defaults=DEFAULTS, resolver=_resolve)
 def train(opts: Shared, resume: Resume = False) -> None:
     """Train a network (any model, default a rate network) and a linear readout on a task by backpropagation
     through time. Writes the trained model (model.safetensors, for every analysis verb's --model-file), the
     training curves, example trials (outputs against targets), the run (training.safetensors) and the resolved
     config; checkpoints as it goes, so an interrupted run continues with --resume --out DIR."""
-    import torch
-
     import ctrnn
     from ctrnn.setup import build_model, build_task
 
@@ -111,10 +110,14 @@ def train(opts: Shared, resume: Resume = False) -> None:
     folder.figure(run.plot(), "training")
     examples = cfg["output"]["example_trials"]
     if examples:
-        batch = task.sample(examples, torch.Generator().manual_seed(cfg["seed"]))
+        batch = task.sample(examples, ctrnn.training.trial_generator(cfg["seed"], "examples"))
         folder.figure(batch.plot(outputs=run.respond(batch)[1], trials=examples), "trials")
     done = [f"resumed at step {resumed_at} of {options['steps']}, from the last checkpoint"]
     folder.finish(*(done if resumed_at is not None else []), run.model.describe(), run.summary())
+
+
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}{'' if k == 1 else 's'}"
 
 
 def tasks() -> None:
@@ -127,6 +130,6 @@ def tasks() -> None:
         cls = ctrnn.tasks.TASKS[name]
         task = cls()
         params = ", ".join(f"{k}={toml_value(v)}" for k, v in task_parameters(name).items())
-        typer.echo(f"{name:12s} {cls.description} ({task.input_dim} inputs, {task.output_dim} outputs; "
-                   f"scored by {cls.score_name})")
+        typer.echo(f"{name:12s} {cls.description} ({_count(task.input_dim, 'input')}, "
+                   f"{_count(task.output_dim, 'output')}; scored by {cls.score_name})")
         typer.echo(f"{'':12s} {params}")

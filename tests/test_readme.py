@@ -113,6 +113,12 @@ def check_chaos_sweep(output: str, comment: str) -> None:
     assert rows and positive and min(positive) == first and all(lam > 0 for g, lam in rows if g >= first), rows
 
 
+def check_flipflop(output: str, comment: str) -> None:
+    stated = float(re.search(r"once (\d+)% of the held-out bits", comment).group(1)) / 100
+    measured = re.search(r"\(target score\), training loss \S+, held-out accuracy (\S+);", output)
+    assert measured and float(measured.group(1)) >= stated, output
+
+
 def check_report(output: str, comment: str, folder: Path) -> None:
     assert (folder / "report.html").is_file() and "report.html" in output
 
@@ -120,7 +126,8 @@ def check_report(output: str, comment: str, folder: Path) -> None:
 #: what each command's comment tells the reader, checked against what the command printed (by its --out)
 CLAIMS = {"results/lorenz-fp": check_lorenz_fixed_points, "results/vdp-cycle": check_vdp_cycle,
           "results/hysteresis": check_hysteresis, "results/basins": check_basins,
-          "results/lorenz-le": check_lorenz_spectrum, "results/chaos-sweep": check_chaos_sweep}
+          "results/lorenz-le": check_lorenz_spectrum, "results/chaos-sweep": check_chaos_sweep,
+          "results/flipflop": check_flipflop}
 
 
 def test_readme_commands_run_in_order(tmp_path, monkeypatch):

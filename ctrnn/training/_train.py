@@ -47,7 +47,21 @@ SCHEDULES = ("cosine", "exponential")
 #: the paths a network is trained through
 THROUGH = ("map", "simulate")
 #: a run's own streams of random numbers, offset from its seed so that they never coincide with each other
-_VALIDATION_STREAM, _TRACKING_STREAM = 0x9E3779B97F4A7C15, 0x6A09E667F3BCC909
+_STREAMS = {"training": 0, "validation": 0x9E3779B97F4A7C15, "tracking": 0x6A09E667F3BCC909,
+            "examples": 0xBB67AE8584CAA73B}
+
+
+def trial_generator(seed: int, stream: str, offset: int = 0) -> torch.Generator:
+    """The generator of one of a run's streams of trials: ``"training"`` (a fresh batch every step),
+    ``"validation"`` (the held-out trials, drawn once), ``"tracking"`` (the trials the dynamics are measured on;
+    ``offset``: the step, for the perturbations), ``"examples"`` (trials to show, seen by none of the others).
+
+    Raises:
+        ValueError: an unknown stream.
+    """
+    if stream not in _STREAMS:
+        raise ValueError(f"unknown stream {stream!r}; choose one of: {', '.join(_STREAMS)}")
+    return torch.Generator().manual_seed((check_seed(seed) + _STREAMS[stream] + offset) % 2**64)
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -418,10 +432,10 @@ def train(model: System | DiscreteMap, task: Any, *, steps: int = 2000, batch_si
     elif schedule == "exponential":
         scheduler = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=(lr_final / lr) ** (1.0 / steps))
 
-    generator = torch.Generator().manual_seed(seed)
-    held_out = task.sample(validation_trials, torch.Generator().manual_seed((seed + _VALIDATION_STREAM) % 2**64))
+    generator = trial_generator(seed, "training")
+    held_out = task.sample(validation_trials, trial_generator(seed, "validation"))
     held_out = held_out.to(work_dtype, work_device)
-    tracked = task.sample(tracking_trials, torch.Generator().manual_seed((seed + _TRACKING_STREAM) % 2**64))
+    tracked = task.sample(tracking_trials, trial_generator(seed, "tracking"))
     tracked = tracked.to(work_dtype, work_device)
     n = trained.state_dim
 
@@ -458,7 +472,7 @@ def train(model: System | DiscreteMap, task: Any, *, steps: int = 2000, batch_si
     def track(step: int) -> None:
         dmap = forward.map if forward.map is not None else discretize(trained, forward.dt, scheme="rk4")
         x0 = zeros(tracked)
-        stream = torch.Generator().manual_seed((seed + _TRACKING_STREAM + step) % 2**64)
+        stream = trial_generator(seed, "tracking", step)
         dt = getattr(dmap, "dt", None)
         lam, err = finite_time_lyapunov(dmap, x0, tracked.inputs, float(dt) if isinstance(dt, (int, float)) else None,
                                         stream)
