@@ -68,7 +68,7 @@ def main() -> None:
     p.add_argument("--skip-accuracy", action="store_true", help="skip the time-to-99% and tracking runs")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    task = FlipFlop(n_bits=3, steps=200, dt=1.0)
+    task = FlipFlop(n_bits=3, duration=200.0, dt=1.0)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"3-bit flip-flop, 200 steps per trial, batch {args.batch}, float32, {args.threads} thread(s), "
           f"torch {torch.__version__}")

@@ -39,6 +39,8 @@ def locate_divergence(x: torch.Tensor, times: torch.Tensor, *, what: str) -> Div
     """
     import torch
 
+    if bool(torch.isfinite(x.detach().sum())):  # one pass: a NaN or an infinity anywhere makes the sum non-finite
+        return None  # (a sum that overflows from finite values falls through to the full check)
     finite = torch.isfinite(x).reshape(x.shape[0], -1, x.shape[-1]).all(dim=-1)  # (T, batch)
     if bool(finite.all()):
         return None

@@ -84,8 +84,9 @@ class DiscreteMap(nn.Module):
         """``x_1 .. x_T`` from checked arguments, one :meth:`step` at a time; maps with a faster loop override it."""
         states = []
         x = x0
-        for k in range(n_steps):
-            x = self.step(x, None if inputs is None else inputs[k])
+        steps = [None] * n_steps if inputs is None else inputs.unbind(0)  # not inputs[k]: see RateRNN.fused_rollout
+        for u in steps:
+            x = self.step(x, u)
             states.append(x)
         return torch.stack(states)
 

@@ -70,11 +70,13 @@ def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: tor
     if parallel:
         states = associative_scan(Abar, bu, diagonal=True)
     else:
-        states = torch.empty_like(bu)
+        # per-step tensors by unbind and one stack (not [k] reads and writes, whose backward is O(T) each)
+        steps = []
         x = torch.zeros_like(bu[0])
-        for k in range(bu.shape[0]):
-            x = Abar[k] * x + bu[k]
-            states[k] = x
+        for Abar_k, bu_k in zip(Abar.unbind(0), bu.unbind(0)):
+            x = Abar_k * x + bu_k
+            steps.append(x)
+        states = torch.stack(steps)
     states = states.movedim(0, 1)  # (batch, L, d, N)
     Cn = C[:, :, None, :] if C.ndim == 3 else C
     y = (states * Cn).sum(-1)
