@@ -55,7 +55,7 @@ def _section(html: str, anchor: str) -> str:
 
 
 def test_the_site_has_every_page(site):
-    for name in ["", "gallery", "references", "api", "api/systems", "api/inputs", "api/results", "api/config",
+    for name in ["", "gallery", "references", "api", "api/systems", "api/inputs", "api/training", "api/results", "api/config",
                  "api/errors", *(f"analysis/{a}" for a in ("simulation", "stability", "periodic", "chaos", "gradients",
                                                              "accuracy"))]:
         assert (site / name / "index.html").is_file(), name
@@ -80,7 +80,8 @@ def test_api_pages_hold_the_docstrings_sections(site):
     for name in ("RateRNN", "BeerCTRNN", "GRUODE", "LSTMODE", "LinearSSM", "DiagonalSSM", "SelectiveSSM", "VectorField",
                  "IteratedMap", "simulate", "load", "discretize", "selective_scan", "to_torch", "from_torch",
                  "find_fixed_points", "jacobian", "lyapunov_spectrum", "find_limit_cycle", "gradient_propagation",
-                 "systems.Lorenz", "systems.Rossler", "systems.VanDerPol"):
+                 "systems.Lorenz", "systems.Rossler", "systems.VanDerPol", "train", "TrainingRun", "TaskModel",
+                 "tasks.FlipFlop", "tasks.SineGenerator", "tasks.ContextIntegration"):
         assert f"ctrnn.{name}" in anchors, name
 
 

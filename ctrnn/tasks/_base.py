@@ -76,8 +76,8 @@ class TaskBatch(Result):
 class Task:
     """Base of the built-in tasks: a trial generator on a grid of step ``dt``, and its natural score.
 
-    Subclasses set :attr:`name`, :attr:`input_dim`, :attr:`output_dim` and :attr:`description`, and implement
-    :meth:`_sample` (trials from a generator, in float64 on the CPU) and :meth:`score`; :meth:`config`
+    Subclasses set ``name``, ``input_dim``, ``output_dim`` and ``description``, and implement
+    ``_sample`` (trials from a generator, in float64 on the CPU) and :meth:`score`; :meth:`config`
     returns the constructor's arguments, so a task is rebuilt from a run's config file.
 
     Attributes:
@@ -149,7 +149,7 @@ class Task:
 
     def batch(self, t: torch.Tensor, inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor,
               **trials: torch.Tensor) -> TaskBatch:
-        """A :class:`TaskBatch` of this task (for subclasses' :meth:`_sample`)."""
+        """A :class:`TaskBatch` of this task (for subclasses' ``_sample``)."""
         return TaskBatch(t=t, inputs=inputs, targets=targets, mask=mask.to(targets.dtype), trials=trials,
                          dt=self.dt, task=self.name)
 
@@ -167,7 +167,7 @@ TASKS: Registry[type[Task]] = Registry("task")
 
 
 def register_task(cls: type[Task]) -> type[Task]:
-    """Class decorator: add a task class to :data:`TASKS` under its ``name``."""
+    """Class decorator: add a task class to ``ctrnn.tasks.TASKS`` under its ``name``."""
     TASKS.register(cls.name, cls)
     return cls
 

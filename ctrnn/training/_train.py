@@ -326,7 +326,7 @@ def train(model: System | DiscreteMap, task: Any, *, steps: int = 2000, batch_si
         model: a :class:`~ctrnn.System` or :class:`~ctrnn.DiscreteMap` (a readout with the task's number of outputs
             is added; a :class:`TaskModel` / :class:`TaskMap` keeps its own). It is copied: the caller's object is
             never changed.
-        task: a :mod:`ctrnn.tasks` task, or any object with ``input_dim``, ``output_dim``, ``dt``,
+        task: a task of ``ctrnn.tasks``, or any object with ``input_dim``, ``output_dim``, ``dt``,
             ``sample(batch, generator)`` and ``score(outputs, batch)``.
         steps: optimizer steps. batch_size: trials per step.
         lr: learning rate. optimizer: ``adam`` (default), ``adamw``, ``sgd``, ``rmsprop``. schedule: ``None``
