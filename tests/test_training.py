@@ -319,3 +319,15 @@ def test_a_sine_generator_reaches_5_percent_error_on_held_out_frequencies():
     target = torch.sin(2 * math.pi * trials.trials["frequency"][None, :] * t_end)
     error = ((y.double()[..., 0] - target).pow(2).mean() / target.pow(2).mean()).sqrt()
     assert error < 0.05, float(error)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_training_on_cuda_gives_the_losses_of_the_cpu():
+    """The same run on a GPU: the model, the trials and the optimizer state live there, and the float64 losses are
+    the CPU's up to the summation order of the two BLAS libraries (1e-8 relative after 10 Adam steps, generous)."""
+    net = ctrnn.RateRNN(16, n_inputs=2, seed=0)
+    on_cpu = ctrnn.train(net, Hold(), steps=10, batch_size=8, validate_every=5)
+    on_gpu = ctrnn.train(net, Hold(), steps=10, batch_size=8, validate_every=5, device="cuda")
+    assert on_gpu.model.system.W.device.type == "cuda"
+    torch.testing.assert_close(on_gpu.loss, on_cpu.loss, rtol=1e-8, atol=1e-12)
+    torch.testing.assert_close(on_gpu.validation_score, on_cpu.validation_score, rtol=0, atol=1e-12)
