@@ -23,7 +23,7 @@ LAYERS = {
     "ctrnn._simulate": 3,
     "ctrnn.discretize": 4,
     "ctrnn.analysis": 5,
-    "ctrnn.tasks": 6, "ctrnn.training": 6,
+    "ctrnn.tasks": 6, "ctrnn.training": 6, "ctrnn.mechanisms": 6,
     "ctrnn.plot": 7, "ctrnn.io": 7,
     "ctrnn.reports": 8,
     "ctrnn.setup": 9, "ctrnn._setup": 9,

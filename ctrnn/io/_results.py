@@ -18,8 +18,9 @@ import torch
 from .._simulate import SolverStats, Trajectory
 from .._results import Result
 from ..analysis import (Basins, ConnectivitySpectrum, DiscretizationError, FixedPointBranches, FixedPoints,
-                        GradientPropagation, JacobianSpectra, LimitCycle, LyapunovSpectrum, Survey, SurveySettings,
-                        Sweep)
+                        GradientPropagation, JacobianSpectra, LimitCycle, LyapunovSpectrum, SlowModes, Survey,
+                        SurveySettings, Sweep, UnstableManifolds)
+from ..mechanisms import TaskFixedPoints, TopologyComparison
 from .._format import short, write_file
 
 Tensors = dict[str, torch.Tensor]
@@ -183,6 +184,35 @@ def _decode_survey(tensors: Tensors, meta: Meta) -> Survey:
     return Survey(**values)
 
 
+#: the fields of a TaskFixedPoints that are lists, one item per condition (or per cycle)
+_PER_CONDITION = ("fixed_points", "readouts", "slow_readouts", "manifolds", "slow", "cycles")
+
+
+def _encode_task_fixed_points(found: TaskFixedPoints) -> tuple[Tensors, Meta]:
+    tensors, meta = encode(found, skip=_PER_CONDITION)
+    for name in _PER_CONDITION:
+        meta[name] = []
+        for i, item in enumerate(getattr(found, name)):
+            if isinstance(item, torch.Tensor):
+                tensors[f"{name}.{i}"] = item
+                meta[name].append("tensor")
+            else:
+                t, record = _encode_nested(item, f"{name}.{i}")
+                tensors |= t
+                meta[name].append(record)
+    return tensors, meta
+
+
+def _decode_task_fixed_points(tensors: Tensors, meta: Meta) -> TaskFixedPoints:
+    values: dict[str, Any] = {}
+    for name in _PER_CONDITION:
+        values[name] = [tensors[f"{name}.{i}"] if record == "tensor" else
+                        _decode_nested(_record({f"{name}[{i}]": record}, f"{name}[{i}]"), tensors, f"{name}.{i}")
+                        for i, record in enumerate(_items(meta, name))]
+    plain = {k: v for k, v in tensors.items() if "." not in k}
+    return decode(TaskFixedPoints, plain, {**{k: v for k, v in meta.items() if k not in _PER_CONDITION}, **values})
+
+
 Codec = tuple[Callable[[Any], tuple[Tensors, Meta]], Callable[[Tensors, Meta], Any]]
 
 
@@ -198,8 +228,10 @@ CODECS: dict[str, tuple[type, Callable[[Any], tuple[Tensors, Meta]], Callable[[T
     "Sweep": (Sweep, _encode_sweep, _generic(Sweep)[1]),
     "Survey": (Survey, _encode_survey, _decode_survey),
     "GradientPropagation": (GradientPropagation, encode, _decode_gradients),
+    "TaskFixedPoints": (TaskFixedPoints, _encode_task_fixed_points, _decode_task_fixed_points),
     **{cls.__name__: (cls, *_generic(cls)) for cls in (FixedPoints, LimitCycle, LyapunovSpectrum,
-                                                       DiscretizationError, ConnectivitySpectrum, JacobianSpectra)},
+                                                       DiscretizationError, ConnectivitySpectrum, JacobianSpectra,
+                                                       UnstableManifolds, SlowModes, TopologyComparison)},
 }
 
 

@@ -138,6 +138,15 @@ class Task:
         where higher is better unless the subclass says otherwise."""
         raise NotImplementedError
 
+    def conditions(self) -> dict[str, torch.Tensor]:
+        """The task's held input conditions: the constant inputs a trained network sits in between events, where
+        its fixed points are analysed (:func:`ctrnn.mechanisms.task_fixed_points`).
+
+        Returns:
+            ``{name: (m,) float64 input}``; the base task's is the zero input alone.
+        """
+        return {"zero input": torch.zeros(self.input_dim, dtype=torch.float64)}
+
     #: whether :meth:`score` is an error (lower is better) rather than an accuracy
     score_is_error: ClassVar[bool] = False
     #: what :meth:`score` measures, in words (for progress bars, tables and plots)

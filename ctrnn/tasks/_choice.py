@@ -76,6 +76,12 @@ class _ChoiceTask(Task):
         channel[period] = level + white_noise((length, batch), self.noise, self.dt, generator)
         return channel
 
+    def conditions(self) -> dict[str, torch.Tensor]:
+        """``fixation`` (the fixation input on, no stimulus: fixation and delay) and ``response`` (every input
+        off), each ``(2,)``."""
+        return {"fixation": torch.tensor([1.0, 0.0], dtype=torch.float64),
+                "response": torch.zeros(2, dtype=torch.float64)}
+
     def score(self, outputs: torch.Tensor, batch: TaskBatch) -> float:
         """The fraction of trials whose mean output over the response period has the sign of the correct choice.
 
@@ -172,6 +178,12 @@ class ContextIntegration(_ChoiceTask):
 
     def config(self) -> dict[str, Any]:
         return {"coherences": list(self.coherences), **super().config()}
+
+    def conditions(self) -> dict[str, torch.Tensor]:
+        """``motion context`` and ``colour context``: the context cue on, both evidence streams off, ``(4,)``
+        each (the condition Mante et al. 2013 linearize the network in)."""
+        return {"motion context": torch.tensor([0.0, 0.0, 1.0, 0.0], dtype=torch.float64),
+                "colour context": torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=torch.float64)}
 
     def _sample(self, batch: int, generator: torch.Generator) -> TaskBatch:
         periods, T = layout(self._periods())

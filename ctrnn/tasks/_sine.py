@@ -90,11 +90,21 @@ class SineGenerator(Task):
         """The frequencies this task draws from: the held-out ones when ``held_out``, else the training ones."""
         return self.held_out_frequencies if self.held_out else self.training_frequencies
 
+    def level(self, frequency: float | torch.Tensor) -> torch.Tensor:
+        """The static input level that asks for ``frequency`` (cycles per model time unit): ``f / max_frequency +
+        input_offset``."""
+        return torch.as_tensor(frequency, dtype=torch.float64) / self.max_frequency + self.input_offset
+
+    def conditions(self) -> dict[str, torch.Tensor]:
+        """One held input per frequency this task draws from: ``{"f = 0.02": (1,) level}`` (the frequency in
+        cycles per model time unit, to 4 significant digits)."""
+        return {f"f = {float(f):.4g}": self.level(f).reshape(1) for f in self.frequencies}
+
     def _sample(self, batch: int, generator: torch.Generator) -> TaskBatch:
         T = self.steps
         check_batch_size(batch, T, 1, self.name)
         frequency = pick(self.frequencies, batch, generator)
-        level = frequency / self.max_frequency + self.input_offset
+        level = self.level(frequency)
         inputs = level.view(1, batch, 1).expand(T, batch, 1).clone()
         end = (self.grid(T) + self.dt).view(T, 1)  # targets belong to the end of each step
         targets = torch.sin(2 * math.pi * frequency.view(1, batch) * end).unsqueeze(-1)

@@ -48,13 +48,15 @@ SCHEDULES = ("cosine", "exponential")
 THROUGH = ("map", "simulate")
 #: a run's own streams of random numbers, offset from its seed so that they never coincide with each other
 _STREAMS = {"training": 0, "validation": 0x9E3779B97F4A7C15, "tracking": 0x6A09E667F3BCC909,
-            "examples": 0xBB67AE8584CAA73B}
+            "examples": 0xBB67AE8584CAA73B, "analysis": 0x3C6EF372FE94F82B}
 
 
 def trial_generator(seed: int, stream: str, offset: int = 0) -> torch.Generator:
     """The generator of one of a run's streams of trials: ``"training"`` (a fresh batch every step),
     ``"validation"`` (the held-out trials, drawn once), ``"tracking"`` (the trials the dynamics are measured on;
-    ``offset``: the step, for the perturbations), ``"examples"`` (trials to show, seen by none of the others).
+    ``offset``: the step, for the perturbations), ``"examples"`` (trials to show, seen by none of the others),
+    ``"analysis"`` (the trials whose states seed the fixed-point searches of
+    :func:`ctrnn.mechanisms.task_fixed_points`).
 
     Raises:
         ValueError: an unknown stream.

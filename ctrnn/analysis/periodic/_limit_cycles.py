@@ -11,6 +11,7 @@ import torch
 
 from ..._results import Result, plot_result
 from ..._simulate import simulate
+from ...inputs import Constant
 from ..._validation import check_positive, check_positive_int
 from ...systems._base import System
 from ...systems._wrappers import VectorField
@@ -272,7 +273,9 @@ def find_limit_cycle(system: System, x0: Any, *, inputs: Any = None, t_transient
         raise ValueError(f"orbit_points must be >= 2 (the orbit's first and last point), got {orbit_points}")
     tol, rtol, atol = check_positive(tol, "tol"), check_positive(rtol, "rtol"), check_positive(atol, "atol")
     n = system.state_dim
-    rough = {"inputs": u, "rtol": 1e-7, "atol": 1e-9}  # simulate's defaults: a first estimate
+    # simulate's defaults: a first estimate; a constant input is held over the whole solve (simulate reads a bare
+    # tensor as samples on the grid)
+    rough = {"inputs": None if u is None else Constant(u), "rtol": 1e-7, "atol": 1e-9}
     t0 = torch.zeros((), dtype=x.real.dtype, device=x.device)
     with torch.no_grad():
         if t_transient:

@@ -1,0 +1,165 @@
+"""Slow modes of fixed and slow points: the eigenvalue nearest the stability boundary, its right and left
+eigenvectors, and how strongly each input drives it (the selection vectors of Mante et al. 2013)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from ..._results import Result, plot_result
+from ...discretize._base import DiscreteMap
+from ...systems._base import System
+from .._common import check_dynamics, check_input, check_states
+from .._projection import principal_components
+from ._fixed_points import FixedPoints, classify
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SlowModes(Result):
+    """The slowest mode of the linearization at each of a set of points, and the inputs' projections on it.
+
+    At each point the *slow mode* is the eigenvalue of the Jacobian nearest the stability boundary (the smallest
+    ``|Re lambda|`` of a flow, the smallest ``| |lambda| - 1 |`` of a map): along a line attractor it is near 0
+    (a map's near 1) and every other mode is stable. Its right eigenvector ``r`` is the direction the state
+    drifts along; its left eigenvector ``l`` (``l^T r = 1``) is the *selection vector* (Mante, Sussillo, Shenoy &
+    Newsome 2013): a small input ``du`` moves the state along the mode by ``l^T (dg/du) du``, so
+    ``input_projections[:, j] = l^T dg/du_j`` measures how strongly input ``j`` is integrated there.
+
+    Attributes:
+        points: ``(P, n)`` where the linearization was taken.
+        eigenvalues: ``(P,)`` complex, the slow eigenvalue at each point.
+        right: ``(P, n)`` its right eigenvector (unit length). left: ``(P, n)`` its left eigenvector, ``l^T r = 1``.
+        others_stable: ``(P,)`` every other eigenvalue is stable.
+        time_constants: ``(P,)`` ``-1 / Re lambda`` (a map: ``-1 / log |lambda|``, in iterations); ``inf`` for a
+            mode that is not decaying.
+        input_projections: ``(P, m)`` ``l^T dg/du_j`` (``g = f`` for a flow, ``F`` for a map), complex when the
+            slow eigenvalue is.
+        line_direction: ``(n,)`` the points' first principal component, the line they lie along.
+        line_fraction: the share of the points' variance along it (1 for points on a straight line; 0 when
+            fewer than 2 points).
+        alignment: ``(P,)`` ``|cos|`` of the angle between each point's ``r`` and the line.
+        is_map: whether the dynamics is a map.
+    """
+
+    points: torch.Tensor
+    eigenvalues: torch.Tensor
+    right: torch.Tensor
+    left: torch.Tensor
+    others_stable: torch.Tensor
+    time_constants: torch.Tensor
+    input_projections: torch.Tensor
+    line_direction: torch.Tensor
+    line_fraction: float
+    alignment: torch.Tensor
+    is_map: bool
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.points.shape[0])
+
+    def mean_projections(self) -> torch.Tensor:
+        """``(m,)`` the mean over the points of ``|l^T dg/du_j|``, per input."""
+        return self.input_projections.abs().mean(0) if len(self) else self.input_projections.real.new_zeros(
+            self.input_projections.shape[-1])
+
+    def summary(self) -> str:
+        if not len(self):
+            return "no points"
+        tc = self.time_constants
+        lines = [f"{len(self)} point(s): {float(self.line_fraction):.1%} of their variance along one line; slow "
+                 f"time constants {float(tc.min()):.3g} .. {float(tc.max()):.3g}; "
+                 f"{int(self.others_stable.sum())} with every other mode stable"]
+        proj = self.mean_projections()
+        lines.append("  mean |l^T dg/du| per input: " + ", ".join(f"u{j}: {float(p):.3g}" for j, p in enumerate(proj)))
+        return "\n".join(lines)
+
+    def plot(self, *, title: str | None = None) -> Figure:
+        """Slow time constants along the line and each input's projection on the selection vector. Returns a
+        matplotlib Figure."""
+        return plot_result(self, title=title)
+
+
+def slow_modes(sys_or_map: System | DiscreteMap, points: FixedPoints | torch.Tensor, *,
+               inputs: Any = None) -> SlowModes:
+    """The slow mode at each point: its eigenvalue, right and left eigenvectors and the inputs' projections on it.
+
+    Arguments:
+        sys_or_map: a flow or a map.
+        points: ``(P, n)`` states, or a :class:`FixedPoints` (its fixed and its slow points together).
+        inputs: the constant input ``(m,)`` held there (default: the one a :class:`FixedPoints` records; else zero).
+
+    Returns:
+        :class:`SlowModes`.
+
+    Raises:
+        TypeError: not a flow or a map. ValueError: points of the wrong shape, or an input of the wrong size.
+    """
+    is_map = check_dynamics(sys_or_map, "slow_modes")
+    if isinstance(points, FixedPoints):
+        if inputs is None:
+            inputs = points.metadata.get("inputs")
+        points = torch.cat([points.points, points.slow_points.to(points.points)])
+    if isinstance(points, torch.Tensor) and points.ndim == 2 and points.shape[0] == 0:
+        x = points.detach()  # nothing found: an empty result of the right shapes
+    else:
+        x = check_states(sys_or_map, points, "points").detach()
+    if x.ndim != 2:
+        raise ValueError(f"points must be (P, n), got shape {tuple(x.shape)}")
+    u = check_input(sys_or_map, inputs, x)
+    P, n = x.shape
+    m = sys_or_map.input_dim
+    with torch.no_grad():
+        jac = sys_or_map.jacobian(x, u).detach() if P else x.new_zeros(0, n, n)
+        evals, evecs = torch.linalg.eig(jac)
+        distance = (evals.abs() - 1).abs() if is_map else evals.real.abs()
+        k = distance.argmin(-1)
+        rows = torch.arange(P)
+        lam = evals[rows, k]
+        right = evecs[rows, :, k]
+        # left eigenvectors are the rows of R^-1: l_k^T r_k = 1 with the unit-length r_k eig returns
+        left = torch.linalg.inv(evecs)[rows, k, :]
+        others = evals.clone()
+        others[rows, k] = -1 if not is_map else 0
+        others_stable, _, _ = classify(others, is_map)
+        rate = lam.abs().log() if is_map else lam.real
+        # a rate within rounding of 0 (eps times the Jacobian's scale) is no decay at all
+        floor = math.sqrt(torch.finfo(x.real.dtype).eps) * (1 + jac.abs().flatten(1).amax(-1)) if P else rate
+        time_constants = torch.where(rate < -floor, -1 / rate, torch.full_like(rate, float("inf")))
+    real = not x.is_complex() and bool((lam.imag == 0).all())
+    projections = _input_projections(sys_or_map, is_map, x, u, left.real if real else left, m)
+    if real:
+        right, left = right.real.to(x.dtype), left.real.to(x.dtype)
+    if P >= 2:
+        _, components, shares = principal_components(x.real, k=1)
+        direction, fraction = components[0].to(x.real.dtype), float(shares[0])
+        cos = (right.real if right.is_complex() else right) @ direction.to(right.real.dtype)
+        alignment = cos.abs()
+    else:
+        direction, fraction = x.real.new_zeros(n), 0.0
+        alignment = x.real.new_zeros(P)
+    return SlowModes(points=x, eigenvalues=lam, right=right, left=left, others_stable=others_stable,
+                     time_constants=time_constants, input_projections=projections, line_direction=direction,
+                     line_fraction=fraction, alignment=alignment, is_map=is_map,
+                     metadata={"inputs": None if u is None else u.tolist(), "system": sys_or_map.describe()})
+
+
+def _input_projections(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | None, left: torch.Tensor,
+                       m: int) -> torch.Tensor:
+    """``(P, m)`` ``l^T dg/du`` at each point, one vector-Jacobian product for all points (complex ``left``: its
+    real and imaginary parts separately)."""
+    P = x.shape[0]
+    if m == 0 or P == 0:
+        return x.new_zeros(P, m, dtype=left.dtype)
+    base = u if u is not None else x.real.new_zeros(m)
+    drive = base.expand(P, m).clone().requires_grad_(True)
+    with torch.enable_grad():
+        g = sys_or_map.step(x, drive) if is_map else sys_or_map(torch.zeros((), dtype=x.real.dtype), x, drive)
+        parts = (left.real, left.imag) if left.is_complex() else (left,)
+        grads = [torch.autograd.grad((g * w.to(g.dtype)).sum(), drive, retain_graph=True)[0] for w in parts]
+    return torch.complex(grads[0], grads[1]) if left.is_complex() else grads[0].detach()
