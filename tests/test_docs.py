@@ -57,7 +57,7 @@ def _section(html: str, anchor: str) -> str:
 def test_the_site_has_every_page(site):
     for name in ["", "gallery", "references", "api", "api/systems", "api/inputs", "api/training", "api/results", "api/config",
                  "api/errors", *(f"analysis/{a}" for a in ("simulation", "stability", "periodic", "chaos", "gradients",
-                                                             "accuracy"))]:
+                                                             "accuracy", "mechanisms"))]:
         assert (site / name / "index.html").is_file(), name
     assert not list(site.rglob("_*.py"))  # the build's own extension and hooks are not published
 
@@ -92,6 +92,7 @@ def test_api_pages_hold_the_docstrings_sections(site):
     ("analysis/chaos", ["0.9059", "-14.5723", "Sompolinsky", "tests/test_lyapunov.py"]),
     ("analysis/gradients", ["torch.autograd.functional.jacobian", "largest Lyapunov exponent"]),
     ("analysis/accuracy", ["cont2discrete", "dlsim", "torch.nn.GRUCell", "tests/test_torch_bridge.py"]),
+    ("analysis/mechanisms", ["Sussillo &amp; Barak 2013", "Mante", "scipy.linalg.eig", "tests/test_trained_mechanisms.py"]),
 ])
 def test_each_analysis_page_names_its_references(site, page, references):
     html = _page(site, page)

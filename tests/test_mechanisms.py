@@ -125,7 +125,7 @@ def test_slow_modes_match_scipy_left_and_right_eigenvectors(as_map):
                            np.outer(r, l @ Bm).real, atol=1e-9)
     assert bool(modes.others_stable.all())
     dt = 0.5 if as_map else 1.0
-    assert torch.allclose(modes.time_constants, torch.full((5,), 100.0 / dt, dtype=torch.float64), rtol=1e-8)
+    assert torch.allclose(modes.time_constants, torch.full((5,), 100.0 / dt, dtype=torch.float64), rtol=1e-8)  # 1 / |rate|
 
 
 def test_slow_modes_of_a_line_of_fixed_points():

@@ -229,7 +229,9 @@ def task_fixed_points(model: TaskModel | TaskMap | TrainingRun, task: Any, *,
                 out["slow_readouts"].append(net.output(fps.slow_points.to(fps.points)).detach())
             out["fps"].append(fps)
             out["manifolds"].append(followed)
-            out["slow"].append(slow_modes(flow_or_map, fps, inputs=u))
+            # the slow modes along the lines the saddles' manifolds trace between attractors, and at the points
+            points = torch.cat([fps.points, fps.slow_points.to(fps.points), _along_manifolds(followed)])
+            out["slow"].append(slow_modes(flow_or_map, points, inputs=u))
             if not is_map and cycles is not False:
                 cycle = _cycle(flow_or_map, fps, visited[-1], u, force=bool(cycles))
                 if cycle is not None:
@@ -277,6 +279,27 @@ def _missed_ends(system: Any, followed: UnstableManifolds, u: torch.Tensor) -> t
     return last[speed <= 1e-6 * (1 + last.abs().amax(-1))]
 
 
+#: states kept along each branch of a saddle's unstable manifold for the slow-mode analysis
+_ALONG = 8
+
+
+def _along_manifolds(followed: UnstableManifolds) -> torch.Tensor:
+    """``(k, n)`` states spread evenly (in arc length) along every branch of a one-unstable-direction saddle that
+    ends on a stable point: the approximate line or ring of slow states that joins its attractors (a line
+    attractor's chain of fixed points, Mante et al. 2013)."""
+    keep = [b for b in range(len(followed)) if int(followed.n_unstable[followed.origins[b]]) == 1
+            and int(followed.ends[b]) >= 0]
+    if not keep:
+        return followed.points.new_zeros(0, followed.points.shape[-1])
+    out = []
+    for b in keep:
+        path = followed.paths[:, b]
+        arc = torch.cat([path.new_zeros(1).real, (path[1:] - path[:-1]).abs().norm(dim=-1).cumsum(0)])
+        targets = torch.linspace(0, float(arc[-1]), _ALONG + 2, dtype=arc.dtype)[1:-1]  # not the two end points
+        out.append(path[torch.searchsorted(arc.contiguous(), targets.contiguous()).clamp(max=path.shape[0] - 1)])
+    return torch.cat(out)
+
+
 def _merge(first: FixedPoints, again: FixedPoints) -> FixedPoints:
     """The re-run search ``again`` (from ``first``'s points and new starts), counting ``first``'s starts too."""
     return dataclasses.replace(again, n_starts=first.n_starts + again.n_starts,
@@ -299,6 +322,8 @@ def _cycle(system: Any, fps: FixedPoints, ends: torch.Tensor, u: torch.Tensor, *
         if float((near <= 1e-2 * (1 + stable.abs().amax())).double().mean()) >= 0.5:
             return None
     try:
-        return find_limit_cycle(system, ends[0].to(fps.points), inputs=u)
+        # shooting at rtol 1e-8 (tol 1e-6 stays above its error): periods to about 1e-7 relative, at half the
+        # cost of find_limit_cycle's 1e-10 on a network's n + n^2 monodromy system
+        return find_limit_cycle(system, ends[0].to(fps.points), inputs=u, rtol=1e-8, atol=1e-8, tol=1e-6)
     except NoCycleError:
         return None

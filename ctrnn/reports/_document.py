@@ -80,6 +80,8 @@ class Report:
         self.figure_count = 0
         #: the :class:`~ctrnn.analysis.Survey` behind a standard report (``None`` for a document built by hand)
         self.survey: Any = None
+        #: the :class:`~ctrnn.mechanisms.TaskFixedPoints` behind a trained model's task sections (else ``None``)
+        self.mechanisms: Any = None
 
     # -- building ----------------------------------------------------------------------------------
     def summarize(self, name: str, value: Any) -> None:

@@ -14,20 +14,26 @@ from ..discretize import DiscreteMap
 from ..plot import plot_fixed_points, plot_phase_portrait
 from ..systems import System
 from ._document import Report, short_value
+from ._task import add_task_sections, check_task_model
 
 
 def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: Any = None, inputs: Any = None,
            seed: int = 0, title: str | None = None, quick: bool = False, t_end: float | None = None,
            batch: int | None = None, x0_scale: float = 1.0, settings: SurveySettings | None = None,
            command: str | None = None, config: dict[str, Any] | None = None, pdf: bool = False,
-           log: Callable[[str], None] | None = None, progress: bool = False) -> Report:
+           task: Any = None, training: Any = None, log: Callable[[str], None] | None = None,
+           progress: bool = False) -> Report:
     """Survey a flow or a map end to end and (when ``path`` is given) write its report.
 
     Sections, each where it applies: summary; model card; trajectories; phase portrait (2-D flows: vector
     field, nullclines, trajectories, fixed points by kind, limit cycles, basins) or the top principal components
     with fixed and slow points; eigenvalues (a rate network's connectivity against the circular law; Jacobians
     along a trajectory); limit cycles with their Floquet multipliers; Lyapunov spectrum with Kaplan-Yorke
-    dimension; gradient propagation; discretization error (flows).
+    dimension; gradient propagation; discretization error (flows). With ``task`` (a trained model): the task's score
+    and example trials, the training curves and the dynamics during training (``training``), the fixed points per
+    held input condition in the principal components of the task trajectories with the unstable manifolds of the
+    saddles and where they end, limit cycles, and the slow modes with the inputs' selection-vector projections
+    where a mode outlasts a trial.
 
     Arguments:
         model: a :class:`~ctrnn.System` or :class:`~ctrnn.DiscreteMap` (a user's ``VectorField`` or
@@ -40,6 +46,8 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
         settings: every size of the survey (default ``SurveySettings()``, or the quick ones).
         command, config: recorded in the model card so the report can be reproduced.
         pdf: also print a PDF beside the HTML (needs Chromium or Chrome).
+        task: the task ``model`` was trained on (then ``model`` must be a trained :class:`~ctrnn.TaskModel` or
+            :class:`~ctrnn.TaskMap`). training: its :class:`~ctrnn.TrainingRun`, for the curves.
         log: called with a line as each analysis starts.
         progress: show the survey's progress bars (also shown inside :func:`~ctrnn.show_progress`).
 
@@ -47,15 +55,21 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
         the :class:`Report` (its ``survey`` attribute holds the numbers).
 
     Raises:
-        TypeError: ``model`` is neither a flow nor a map. ValueError: bad states or inputs.
+        TypeError: ``model`` is neither a flow nor a map, or not a trained model when ``task`` is given.
+        ValueError: bad states or inputs, or a task whose sizes are not the model's.
         FileNotFoundError: ``pdf`` asked for but no browser is installed. RuntimeError: printing failed.
     """
+    if task is not None:  # before the survey spends anything
+        check_task_model(model, task)
     chosen = settings if settings is not None else (SurveySettings.quick() if quick else SurveySettings())
     changes = {k: v for k, v in (("t_end", t_end), ("batch", batch)) if v is not None}
     chosen = chosen.replace(**changes) if changes else chosen
     found = survey(model, x0, inputs=inputs, seed=seed, settings=chosen, x0_scale=x0_scale, log=log,
                    progress=progress)
     doc = render(found, model, title=title, seed=seed, command=command, config=config, quick=quick)
+    if task is not None:
+        doc.mechanisms = add_task_sections(doc, model, task, training=training, seed=seed, quick=quick, log=log,
+                                           progress=progress)
     if path is not None:
         doc.write(path, pdf=pdf)
     return doc

@@ -93,7 +93,7 @@ class UnstableManifolds(Result):
 def unstable_manifolds(sys_or_map: System | DiscreteMap, fixed_points: FixedPoints, *, inputs: Any = None,
                        distance: float = 1e-3, end_tol: float = 1e-2, max_directions: int = 2,
                        horizon: float | None = None, extensions: int = 4, samples: int = 100,
-                       rtol: float = 1e-7, atol: float = 1e-9, progress: bool = False) -> UnstableManifolds:
+                       rtol: float = 1e-6, atol: float = 1e-8, progress: bool = False) -> UnstableManifolds:
     """Follow the unstable manifolds of every unstable point of ``fixed_points`` and say where each branch ends.
 
     From each unstable point ``x*`` and each of its leading ``max_directions`` unstable directions ``v`` (unit
@@ -101,7 +101,8 @@ def unstable_manifolds(sys_or_map: System | DiscreteMap, fixed_points: FixedPoin
     (1 + |x*|) v`` and follow the dynamics: a flow with ``dopri5`` (``rtol``, ``atol``), a map by iterating it.
     They run for ``horizon`` (default: ``log(1 / distance) + 20`` over the slowest escape rate followed, the time
     to leave the point and settle), then again, up to ``extensions`` more times, while some branch is still
-    moving and near no stable point. A branch ends on the stable point its last state lies within ``end_tol (1 +
+    slowing down and near no stable point (one that keeps its speed over a leg circles a cycle or wanders a
+    chaotic set; one that has stopped sits on a slow region). A branch ends on the stable point its last state lies within ``end_tol (1 +
     |p|)`` of (max norms).
 
     Arguments:
@@ -113,7 +114,8 @@ def unstable_manifolds(sys_or_map: System | DiscreteMap, fixed_points: FixedPoin
         max_directions: unstable directions followed per point (the leading ones).
         horizon: the time (iterations for a map) of each leg. extensions: the most extra legs.
         samples: states kept per leg along each branch.
-        rtol, atol: the flow's solver tolerances.
+        rtol, atol: the flow's solver tolerances (where a branch ends needs no more: its last state is compared with
+            the stable points to ``end_tol``).
         progress: show a progress bar (as inside :func:`~ctrnn.show_progress`).
 
     Returns:
@@ -160,6 +162,7 @@ def unstable_manifolds(sys_or_map: System | DiscreteMap, fixed_points: FixedPoin
         raise ValueError(f"horizon must be a finite number > 0, got {horizon!r}")
     stable_points = points[stable_idx]
     legs, times, x, t0 = [starts[None]], [torch.zeros(1, dtype=points.real.dtype)], starts, 0.0
+    previous = torch.zeros(starts.shape[0], dtype=points.real.dtype)
     with torch.no_grad(), ProgressBar("unstable manifolds", extensions + 1, unit="legs", enabled=progress) as bar:
         for leg in range(extensions + 1):
             t_leg, path = _leg(sys_or_map, is_map, x, u, horizon, samples, rtol, atol)
@@ -170,9 +173,13 @@ def unstable_manifolds(sys_or_map: System | DiscreteMap, fixed_points: FixedPoin
             nearest, dist = _nearest(x, stable_points)
             settled = dist <= end_tol * (1 + stable_points[nearest].abs().amax(-1)) if stable_points.shape[0] else \
                 torch.zeros(x.shape[0], dtype=torch.bool)
-            # a branch far from every stable point that no longer moves sits on a slow region: it is done too
-            still = _speed(sys_or_map, is_map, x, u) <= end_tol * 1e-3 * (1 + x.abs().amax(-1))
-            if bool((settled | still | ~torch.isfinite(x).all(-1)).all()):
+            # a branch far from every stable point that no longer moves sits on a slow region: it is done too; so is
+            # one that has not slowed down over a whole leg (it circles a limit cycle or wanders a chaotic set)
+            speed = _speed(sys_or_map, is_map, x, u)
+            still = speed <= end_tol * 1e-3 * (1 + x.abs().amax(-1))
+            moving = speed >= 0.5 * previous if leg else torch.zeros_like(still)
+            previous = speed
+            if bool((settled | still | moving | ~torch.isfinite(x).all(-1)).all()):
                 break
     paths = torch.cat(legs)
     nearest, dist = _nearest(paths[-1], stable_points)

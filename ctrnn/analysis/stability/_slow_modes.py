@@ -36,8 +36,8 @@ class SlowModes(Result):
         eigenvalues: ``(P,)`` complex, the slow eigenvalue at each point.
         right: ``(P, n)`` its right eigenvector (unit length). left: ``(P, n)`` its left eigenvector, ``l^T r = 1``.
         others_stable: ``(P,)`` every other eigenvalue is stable.
-        time_constants: ``(P,)`` ``-1 / Re lambda`` (a map: ``-1 / log |lambda|``, in iterations); ``inf`` for a
-            mode that is not decaying.
+        time_constants: ``(P,)`` the slow mode's time scale ``1 / |Re lambda|`` (a map: ``1 / |log |lambda||``, in
+            iterations), whether it decays or grows; ``inf`` for a rate within rounding of 0.
         input_projections: ``(P, m)`` ``l^T dg/du_j`` (``g = f`` for a flow, ``F`` for a map), complex when the
             slow eigenvalue is.
         line_direction: ``(n,)`` the points' first principal component, the line they lie along.
@@ -130,7 +130,7 @@ def slow_modes(sys_or_map: System | DiscreteMap, points: FixedPoints | torch.Ten
         rate = lam.abs().log() if is_map else lam.real
         # a rate within rounding of 0 (eps times the Jacobian's scale) is no decay at all
         floor = math.sqrt(torch.finfo(x.real.dtype).eps) * (1 + jac.abs().flatten(1).amax(-1)) if P else rate
-        time_constants = torch.where(rate < -floor, -1 / rate, torch.full_like(rate, float("inf")))
+        time_constants = torch.where(rate.abs() > floor, 1 / rate.abs(), torch.full_like(rate, float("inf")))
     real = not x.is_complex() and bool((lam.imag == 0).all())
     projections = _input_projections(sys_or_map, is_map, x, u, left.real if real else left, m)
     if real:

@@ -1,0 +1,73 @@
+"""The trained networks that ``tests/test_trained_mechanisms.py`` reverse-engineers, and how each was made.
+
+Each is trained here by ``ctrnn.train`` from a fixed seed and saved with ``ctrnn.save_model`` (the model file every
+``--model-file`` verb reads). Training takes minutes per network, longer than the test suite may spend, so the
+files are committed; running this script remakes them (``python tests/trained/train.py [NAME ...]``), and with
+this torch build the same seeds give the same files. The tests check the published mechanisms on them, not the
+training (``tests/test_training.py`` and ``tests/test_cli_train.py`` train networks of their own).
+
+Every network is a continuous-time model trained through its Euler map with ``dt = 0.2 tau`` (PsychRNN and Yang
+et al. 2019 use ``alpha = dt / tau`` of 0.1 to 0.2): at ``dt = tau`` the map is a discrete RNN whose attractors
+need not be the flow's (a flip-flop trained there held its bits on period-2 orbits of the map, which are no fixed
+points of the flow), and the flow is what these tests analyse.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+import ctrnn
+from ctrnn.tasks import ContextIntegration, FlipFlop, SineGenerator
+
+HERE = Path(__file__).resolve().parent
+
+
+def flipflop() -> FlipFlop:
+    """The 3-bit flip-flop of the tests: 40 time units, a pulse every 10 time units per channel on average."""
+    return FlipFlop(3, duration=40.0, dt=0.2, pulse_probability=0.02)
+
+
+def sine() -> SineGenerator:
+    """The sine generator of the tests: 6 trained frequencies in [0.02, 0.05] cycles per time unit."""
+    return SineGenerator(min_frequency=0.02, max_frequency=0.05, n_frequencies=6, duration=100.0, dt=0.25)
+
+
+def context() -> ContextIntegration:
+    """Context integration at its defaults (dt = 0.2)."""
+    return ContextIntegration()
+
+
+#: name -> (task, the network before training, training options)
+RECIPES: dict[str, tuple[Callable[[], Any], Callable[[], ctrnn.System], dict[str, Any]]] = {
+    "flipflop_rate": (flipflop, lambda: ctrnn.RateRNN(64, n_inputs=3, seed=0),
+                      dict(steps=1000, batch_size=32, lr=1e-2, schedule="cosine")),
+    # the seed is one a fresh generator once drew (GRUODE records it): the first GRU whose attractors were clean (with
+    # seed 0 and 48 units, two memories were held by slow transients, not fixed points)
+    "flipflop_gru": (flipflop, lambda: ctrnn.GRUODE(32, 3, seed=401786905152898437),
+                     dict(steps=2000, batch_size=32, lr=1e-2, schedule="cosine")),
+    "sine_rate": (sine, lambda: ctrnn.RateRNN(64, n_inputs=1, seed=0),
+                  dict(steps=2000, batch_size=32, lr=2e-3, schedule="cosine")),
+    "context_rate": (context, lambda: ctrnn.RateRNN(64, n_inputs=4, seed=0),
+                     dict(steps=1500, batch_size=64, lr=2e-3, schedule="cosine")),
+}
+
+
+def make(name: str) -> ctrnn.TrainingRun:
+    """Train the network ``name`` of :data:`RECIPES` in float64 and write ``tests/trained/NAME.safetensors``."""
+    task, network, options = RECIPES[name]
+    run = ctrnn.train(network().double(), task(), seed=0, validate_every=100, **options)
+    ctrnn.save_model(run.model, HERE / f"{name}.safetensors")
+    return run
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    for name in sys.argv[1:] or list(RECIPES):
+        start = time.perf_counter()
+        run = make(name)
+        print(f"{name}: {run.summary()} ({time.perf_counter() - start:.0f} s)", flush=True)
