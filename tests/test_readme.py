@@ -123,6 +123,18 @@ def check_report(output: str, comment: str, folder: Path) -> None:
     assert (folder / "report.html").is_file() and "report.html" in output
 
 
+def check_task_report(output: str, comment: str, folder: Path) -> None:
+    check_report(output, comment, folder)
+    text = (folder / "report.html").read_text(encoding="utf-8")
+    for part in ("score", "trials", "curves", "fixed points", "saddles"):
+        assert part in comment
+    # the sections the comment names: the task's score and trials, the training curves, fixed points and saddles
+    for heading in ("Task: flipflop", "Training", "Fixed points per condition"):
+        assert f">{heading}</h2>" in text, heading
+    assert "task score" in text and "training curves are not shown" not in text
+    assert "branches end on" in text or "0 of 0 saddles" in text  # the saddle graph, or a statement that it is empty
+
+
 #: what each command's comment tells the reader, checked against what the command printed (by its --out)
 CLAIMS = {"results/lorenz-fp": check_lorenz_fixed_points, "results/vdp-cycle": check_vdp_cycle,
           "results/hysteresis": check_hysteresis, "results/basins": check_basins,
@@ -162,6 +174,8 @@ def test_readme_commands_run_in_order(tmp_path, monkeypatch):
         if out in CLAIMS:
             CLAIMS[out](result.output, comment)
             checked.add(out)
+        elif args[0] == "report" and "--task" in args:
+            check_task_report(result.output, comment, Path(out))
         elif args[0] in ("run", "report"):
             check_report(result.output, comment, Path(out))
     assert checked == set(CLAIMS), f"commands the README no longer has: {set(CLAIMS) - checked}"

@@ -188,8 +188,45 @@ def check_line_attractor(text: str, cfg: dict) -> None:
     assert 0 < a[0] < integral  # the drift leaks towards the origin: it holds less than it was given
 
 
+def retrained(cfg: dict, architecture: str, seed: int):
+    """The network a trained-network experiment trained, trained again from its resolved config (deterministic: the
+    same seed gives the same network), and its task."""
+    from simulations import _trained
+
+    task = _trained.build_task(cfg)
+    with ctrnn.show_progress(False):
+        return _trained.train(cfg, task, architecture, seed, lambda _: None), task
+
+
+def check_trained_network(text: str, cfg: dict, architecture: str) -> None:
+    """The task score and each condition's fixed-point counts the reader sees are those of the trained network, as
+    ``ctrnn.mechanisms.task_fixed_points`` finds them on it with the report's sizes."""
+    seed = cfg["settings"]["seeds"][0] if "seeds" in cfg["settings"] else cfg["seed"]
+    run, task = retrained(cfg, architecture, seed)
+    rows = summary_rows(text)
+    batch = task.sample(64, ctrnn.training.trial_generator(cfg["seed"], "examples"))  # the quick report's trials
+    score = task.score(run.respond(batch)[1], batch)
+    assert rows["task score"] == f"{task.score_name} {score:.4g} on 64 unseen trials", rows
+    found = ctrnn.mechanisms.task_fixed_points(run, task, conditions=ctrnn.reports._task.report_conditions(task),
+                                              trials=32, starts=128, seed=cfg["seed"])
+    for c, name in enumerate(found.conditions):
+        fps = found.fixed_points[c]
+        assert rows[f"fixed points, {name}"].startswith(f"{int(fps.stable.sum())} stable of {len(fps)}; "), rows
+
+
+def check_flipflop(text: str, cfg: dict) -> None:
+    check_trained_network(text, cfg, cfg["settings"]["architectures"][0])
+    networks = len(cfg["settings"]["architectures"]) * len(cfg["settings"]["seeds"])
+    assert summary_rows(text)["universality"].startswith(f"{networks} networks: stable points "), text
+
+
+def check_one_trained(text: str, cfg: dict) -> None:
+    check_trained_network(text, cfg, cfg["settings"]["architecture"])
+
+
 CHECKS = {"beer_oscillator": check_beer_oscillator, "bistable_neuron": check_bistable_neuron, "lorenz": check_lorenz,
-          "line_attractor": check_line_attractor, "ssm_discretization": check_ssm_discretization, "gradient_comparison": check_gradient_comparison}
+          "line_attractor": check_line_attractor, "ssm_discretization": check_ssm_discretization, "gradient_comparison": check_gradient_comparison,
+          "flipflop": check_flipflop, "sine_generator": check_one_trained, "context_integration": check_one_trained}
 
 
 @pytest.mark.parametrize("name", GALLERY)
