@@ -20,11 +20,12 @@ def build_task(cfg: dict[str, Any]) -> Any:
 
 
 def train(cfg: dict[str, Any], task: Any, architecture: str, seed: int, log: Callable[[str], None]) -> ctrnn.TrainingRun:
-    """One network of ``architecture`` (``rate``, ``gru``, ``lstm``, any model name) with ``settings.n`` units,
-    trained on ``task`` with the ``[training]`` options and ``seed``."""
+    """One network of ``architecture`` (``rate``, ``gru``, ``lstm``, any model name) with ``settings.n`` units (and
+    the parameters of ``[model]``, where the config has one), trained on ``task`` with the ``[training]`` options
+    and ``seed``."""
     s = cfg["settings"]
     param = ctrnn.setup.model_input_parameter(architecture)
-    network = ctrnn.build_system(architecture, {"n": s["n"], param: task.input_dim}, seed=seed)
+    network = ctrnn.build_system(architecture, {"n": s["n"], param: task.input_dim, **cfg.get("model", {})}, seed=seed)
     options = dict(cfg["training"])
     log(f"training {architecture}, seed {seed}")
     return ctrnn.train(network.to(torch.get_default_dtype()), task, seed=seed, progress=True, **options)

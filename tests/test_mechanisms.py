@@ -188,7 +188,7 @@ def test_task_fixed_points_refuse_bad_input():
     task = FlipFlop(3, duration=30)
     with pytest.raises(TypeError, match="needs a trained model with a readout"):
         task_fixed_points(cube_field(), task)
-    with pytest.raises(ValueError, match="the model takes 3 inputs but the task flipflop gives 2"):
+    with pytest.raises(ValueError, match="the model has 3 inputs but the task flipflop has 2"):
         task_fixed_points(cube_model(), FlipFlop(2, duration=30))
     with pytest.raises(ValueError, match="has no condition 'motion context'; choose from: zero input"):
         task_fixed_points(cube_model(), task, conditions=["motion context"])

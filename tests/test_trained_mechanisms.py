@@ -98,23 +98,38 @@ def test_the_focus_turns_at_about_the_cycle_frequency(sine):
         assert abs(float(lam.imag.abs()) / omega - 1) < 0.1, (found.conditions[c], lam, omega)
 
 
-@pytest.mark.xfail(strict=True, reason="no training recipe tried yet gives a network whose slow points line up in "
-                   "both contexts with the relevant input selected: at the default trial lengths (10 time constants) "
-                   "the networks hold the choice in transients and, at zero evidence, circle limit cycles")
-def test_a_trained_context_integrator_has_a_line_attractor_per_context():
+@pytest.fixture(scope="module")
+def context():
     task = recipes.context()
-    found = task_fixed_points(trained("context_rate"), task, trials=128, starts=256, seed=0)
+    return task, task_fixed_points(trained("context_rate"), task, trials=128, starts=256, seed=0)
+
+
+def test_a_trained_context_integrator_selects_the_relevant_input_per_context(context):
+    """Mante et al. 2013: in each context a mode slower than the trial, the others stable, whose left eigenvector
+    (the selection vector) the relevant evidence input projects on more than the irrelevant one."""
+    task, found = context
     motion, colour = 0, 1  # the evidence inputs; 2 and 3 are the context cues
+    duration = task.dt * found.states.shape[0]
     for c, name in enumerate(found.conditions):
+        fps = found.fixed_points[c]
+        assert int(fps.stable.sum()) >= 1, found.summary()
         modes = found.slow[c]
-        assert len(modes) >= 10, found.summary()
-        assert modes.line_fraction > 0.9, modes.summary()  # the slow points lie along a line
-        duration = task.dt * found.states.shape[0]
-        assert float(modes.time_constants.median()) > duration, modes.summary()  # one mode outlasts the trial
-        assert float(modes.others_stable.double().mean()) > 0.9  # every other mode stable
-        proj = modes.mean_projections()
+        stable = [k for k in range(len(fps)) if bool(fps.stable[k])]  # the fixed points come first in modes.points
+        assert all(float(modes.time_constants[k]) > duration for k in stable), modes.summary()
+        assert all(bool(modes.others_stable[k]) for k in stable)
+        proj = modes.input_projections[stable].abs().mean(0)
         relevant, irrelevant = (motion, colour) if name == "motion context" else (colour, motion)
-        assert float(proj[relevant]) > float(proj[irrelevant]), (name, proj)  # Mante et al. 2013
+        assert float(proj[relevant]) > 3 * float(proj[irrelevant]), (name, proj)
+
+
+@pytest.mark.xfail(strict=True, reason="the trained integrator holds its evidence along the slow mode of one stable "
+                   "point per context (time scales 72 and 22 against an 18-unit trial); the search, Newton-polished, "
+                   "converges to that point and finds no line of slow points along the mode (a continuation of the "
+                   "slow manifold along it is still to be written)")
+def test_its_slow_points_lie_along_a_line(context):
+    _, found = context
+    for c in range(len(found.conditions)):
+        assert len(found.slow[c]) >= 10 and found.slow[c].line_fraction > 0.9, found.slow[c].summary()
 
 
 def run(*args):

@@ -7,6 +7,7 @@ TopologyComparison``.
 """
 
 from ._compare import TopologyComparison, compare_topologies
-from ._conditions import DYNAMICS, TaskFixedPoints, task_fixed_points
+from ._conditions import DYNAMICS, TaskFixedPoints, check_task_model, task_fixed_points
 
-__all__ = ["DYNAMICS", "TaskFixedPoints", "TopologyComparison", "compare_topologies", "task_fixed_points"]
+__all__ = ["DYNAMICS", "TaskFixedPoints", "TopologyComparison", "check_task_model", "compare_topologies",
+           "task_fixed_points"]

@@ -156,18 +156,8 @@ def task_fixed_points(model: TaskModel | TaskMap | TrainingRun, task: Any, *,
     """
     run = model if isinstance(model, TrainingRun) else None
     net = run.model if run is not None else model
-    if not isinstance(net, (TaskModel, TaskMap)):
-        raise TypeError(f"task_fixed_points needs a trained model with a readout (a TaskModel or TaskMap, as "
-                        f"ctrnn.train returns and `ctrnn train` writes), got {type(net).__name__}: train it first, "
-                        "or wrap a network and its readout in ctrnn.TaskModel")
-    check_task(task)
+    check_task_model(net, task)
     name = getattr(task, "name", type(task).__name__)
-    if net.input_dim != task.input_dim:
-        raise ValueError(f"the model takes {net.input_dim} inputs but the task {name} gives {task.input_dim}: "
-                         "give the task the model was trained on")
-    if net.output_dim != task.output_dim:
-        raise ValueError(f"the model has {net.output_dim} outputs but the task {name} asks for {task.output_dim}: "
-                         "give the task the model was trained on")
     if dynamics not in DYNAMICS:
         raise ValueError(f"unknown dynamics {dynamics!r}; choose one of: {', '.join(DYNAMICS)}")
     held = _conditions(task)
@@ -244,6 +234,32 @@ def task_fixed_points(model: TaskModel | TaskMap | TrainingRun, task: Any, *,
                            states=states.cpu(), membership=torch.stack(members), is_map=is_map,
                            metadata={"system": flow_or_map.describe(), "trials": trials, "starts": starts,
                                      "noise": noise, "refine": refine, "seed": seed, "dynamics": dynamics})
+
+
+def check_task_model(model: Any, task: Any) -> None:
+    """Refuse a model that is not a trained one (a network with a readout), or a task it was not trained on.
+
+    Arguments:
+        model: the model to analyse. task: the task it should have been trained on.
+
+    Returns:
+        nothing.
+
+    Raises:
+        TypeError: not a :class:`~ctrnn.TaskModel` / :class:`~ctrnn.TaskMap`, or a task without the task protocol.
+        ValueError: the model's and the task's input or output sizes differ (both named).
+    """
+    if not isinstance(model, (TaskModel, TaskMap)):
+        raise TypeError(f"the task analysis needs a trained model with a readout (a TaskModel or TaskMap, as "
+                        f"ctrnn.train returns and `ctrnn train` writes to model.safetensors), got "
+                        f"{type(model).__name__}: train one first, or wrap a network and its readout in ctrnn.TaskModel")
+    check_task(task)
+    name = getattr(task, "name", type(task).__name__)
+    for what, mine, theirs in (("inputs", model.input_dim, task.input_dim),
+                               ("outputs", model.output_dim, task.output_dim)):
+        if mine != theirs:
+            raise ValueError(f"the model has {mine} {what} but the task {name} has {theirs}: give the task the "
+                             "model was trained on, with its parameters")
 
 
 def _conditions(task: Any) -> dict[str, torch.Tensor]:

@@ -9,39 +9,13 @@ from typing import Any, Callable
 
 import torch
 
-from ..mechanisms import TaskFixedPoints, compare_topologies, task_fixed_points
-from ..tasks import SineGenerator, check_task
+from ..mechanisms import TaskFixedPoints, check_task_model, compare_topologies, task_fixed_points
+from ..tasks import SineGenerator
 from ..training import TaskMap, TaskModel, TrainingRun, task_trajectories, trial_generator
 from ._document import Report, short_value
 
 #: the most conditions analysed in a report (a sine generator has one per frequency: an even spread is shown)
 MAX_CONDITIONS = 6
-
-
-def check_task_model(model: Any, task: Any) -> None:
-    """Refuse, before anything runs, a model that is not a trained one or a task it was not trained on.
-
-    Arguments:
-        model: the model to report. task: the task it should have been trained on.
-
-    Returns:
-        nothing.
-
-    Raises:
-        TypeError: not a :class:`~ctrnn.TaskModel` / :class:`~ctrnn.TaskMap`, or a task without the task protocol.
-        ValueError: the model's and the task's input or output sizes differ (both named).
-    """
-    if not isinstance(model, (TaskModel, TaskMap)):
-        raise TypeError(f"a task report needs a trained model with a readout (a model.safetensors written by "
-                        f"`ctrnn train` or ctrnn.train), got {type(model).__name__}: train one first, or leave out "
-                        "the task")
-    check_task(task)
-    name = getattr(task, "name", type(task).__name__)
-    for what, mine, theirs in (("inputs", model.input_dim, task.input_dim),
-                               ("outputs", model.output_dim, task.output_dim)):
-        if mine != theirs:
-            raise ValueError(f"the model has {mine} {what} but the task {name} has {theirs}: give the task the "
-                             "model was trained on (and its parameters, with --set task.KEY=VALUE)")
 
 
 def report_conditions(task: Any, limit: int = MAX_CONDITIONS) -> list[str] | None:
