@@ -70,8 +70,8 @@ def _draw_condition(ax: Any, result: TaskFixedPoints, c: int, project: Callable[
 
 
 def plot_task_fixed_points(result: TaskFixedPoints, *, condition: Any = None, title: str | None = None) -> Figure:
-    """Each condition's task trajectories (grey) in the top two principal components of all the trajectories,
-    its fixed points (stable filled, saddles open), slow points (+), the unstable manifolds of its unstable points
+    """Each condition's task trajectories (grey) in the top two principal components of the fixed points and the
+    unstable manifolds (of the trajectories, with fewer than 3 points), its fixed points (stable filled, saddles open), slow points (+), the unstable manifolds of its unstable points
     and its limit cycles; one panel per condition (at most 6), or the one ``condition``.
 
     Arguments:
@@ -83,7 +83,13 @@ def plot_task_fixed_points(result: TaskFixedPoints, *, condition: Any = None, ti
         a matplotlib ``Figure``.
     """
     chosen = [result.index(condition)] if condition is not None else list(range(min(len(result.conditions), 6)))
-    project, labels = _plane(result.states)
+    # the plane of the fixed points (and the manifolds between them) where there are enough of them: the trials'
+    # excursions during inputs would otherwise set the plane and crowd the points into its middle
+    points = torch.cat([result.fixed_points[c].points.detach().cpu().real.double() for c in chosen]) if chosen else \
+        result.states.new_zeros(0, result.states.shape[-1])
+    around = torch.cat([points, *(result.manifolds[c].paths.detach().cpu().real.double().reshape(-1, points.shape[-1])
+                                  for c in chosen)]) if points.shape[0] else points
+    project, labels = _plane(around if points.shape[0] >= 3 else result.states)
     with plt.rc_context(STYLE):
         cols = min(len(chosen), 3)
         rows = -(-len(chosen) // cols)
@@ -91,6 +97,11 @@ def plot_task_fixed_points(result: TaskFixedPoints, *, condition: Any = None, ti
         for j, c in enumerate(chosen):
             ax = axes.flat[j]
             _draw_condition(ax, result, c, project, legend=j == 0)
+            if points.shape[0] >= 3:  # the points and their manifolds fill the panel; trials may run outside it
+                xy = project(around)
+                lo, hi = xy.min(0), xy.max(0)
+                pad = 0.15 * (hi - lo).max()
+                ax.set_xlim(lo[0] - pad, hi[0] + pad), ax.set_ylim(lo[1] - pad, hi[1] + pad)
             ax.set_xlabel(labels[0], fontsize=8), ax.set_ylabel(labels[1], fontsize=8)
         for ax in list(axes.flat)[len(chosen):]:
             ax.set_visible(False)

@@ -91,8 +91,9 @@ def _fixed_point_sections(doc: Report, found: TaskFixedPoints) -> None:
                 f"For each held input condition, starts drawn from the network's own trajectories on task trials of "
                 f"that condition, the fixed points of the trained {kind} found from them (Levenberg-Marquardt then "
                 "Newton), and the unstable manifolds of the unstable ones followed to where they end.")
-    doc.add_figure(found.plot(), "Task trajectories (grey) in the top two principal components of all of them; fixed "
-                                 "points by kind, slow points (+), the unstable manifolds (orange) and limit cycles.")
+    doc.add_figure(found.plot(), "Fixed points by kind, slow points (+), the unstable manifolds (orange) and limit "
+                                 "cycles, over the task trajectories (grey), in the top two principal components of "
+                                 "the points and their manifolds (of the trajectories, with fewer than 3 points).")
     rows = []
     for i, c in enumerate(found.conditions):
         row = compare_topologies({c: found}, condition=i)
