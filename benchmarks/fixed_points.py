@@ -4,9 +4,13 @@ Two problems, both float64, held input zero:
 
 - ``random``: dx/dt = -x + W tanh(x), N = 128, g = 1.5 (chaotic), 1024 starts sampled from trajectories with
   noise 0.5.
-- ``trained``: a 3-bit flip-flop rate network (Sussillo & Barak 2013), N = 128, trained here with
-  ``ctrnn.train`` (1500 Adam steps, batch 32, lr 1e-2 cosine); 1024 starts from its task trajectories on 64
-  unseen trials (``sample_starts``, noise 0.5). Its stable points should read out near the corners (+-1, +-1, +-1).
+- ``trained``: a 3-bit flip-flop rate network (Sussillo & Barak 2013), N = 64, trained here with
+  ``ctrnn.train`` through its Euler map at dt = 0.2 tau (``FlipFlop(3, duration=40, dt=0.2,
+  pulse_probability=0.02)``; 1500 Adam steps, batch 32, lr 1e-2 cosine: the ``flipflop_rate`` recipe of
+  ``tests/trained/train.py`` with 1500 steps for its 1000, which end at a held-out accuracy of 0.9889; N = 128 at
+  this dt ends at 0.913, 0.945 and 0.919 after 1000, 1500 and 2000 steps); 1024 starts from its task trajectories
+  on 64 unseen trials (``sample_starts``, noise 0.5). Its stable points should read out near the corners
+  (+-1, +-1, +-1).
 
 Methods, all from the same starts:
 
@@ -41,42 +45,41 @@ network), how many of the method's points ctrnn (the default row) also found, ho
 the method missed, and the time ratio to ctrnn. Times include each method's de-duplication and eigenvalues.
 
 Measured on an AMD EPYC (2 cores, shared with other work), torch 2.13 CPU, 1 thread (``--threads 1``, all defaults;
-about 6 minutes in all).
+about 5.5 minutes in all).
 
 Random network (scipy on 256 of the 1024 starts, its time scaled by 4):
 
   method                                    time (s) converged distinct stable  corner shared   new missed  / ctrnn
-  ctrnn find_fixed_points                      14.03       957        8      2       -      8     0      0     1.0x
-  ctrnn, refine=1 (1572 starts)                20.60      1469        9      2       -      8     1      0     1.5x
-  Adam on q, FixedPointFinder                  25.93       494        6      2       -      6     0      2     1.8x
-  Adam on q, CtD (lr 0.01)                     49.42         0        0      0       -      0     0      8     3.5x
-  scipy.optimize.root loop (256 st., x4)       10.61       872        8      2       -      8     0      -     0.8x
+  ctrnn find_fixed_points                      14.15       957        8      2       -      8     0      0     1.0x
+  ctrnn, refine=1 (1572 starts)                20.42      1469        9      2       -      8     1      0     1.4x
+  Adam on q, FixedPointFinder                  26.19       494        6      2       -      6     0      2     1.9x
+  Adam on q, CtD (lr 0.01)                     49.32         0        0      0       -      0     0      8     3.5x
+  scipy.optimize.root loop (256 st., x4)       10.63       872        8      2       -      8     0      -     0.8x
 
   ctrnn's 8 points: 2 stable, 6 saddles with several unstable directions. FixedPointFinder's Adam used all 5000
   iterations (median final q 5.9e-12, 10% of the starts above 9.5e-5) and missed 2 of the saddles; CtD's brought
   no start below q = 1e-12 in 10000 iterations (median 2.2e-5; 361 below 1e-5).
 
-Trained flip-flop (held-out accuracy 0.9983 after 1500 steps, trained in 27 s; scipy on all 1024 starts):
+Trained flip-flop (held-out accuracy 0.9919 after 1500 steps, trained in 53 s; scipy on all 1024 starts):
 
   method                                    time (s) converged distinct stable  corner shared   new missed  / ctrnn
-  ctrnn find_fixed_points                       4.60       966       43     11   0.280     43     0      0     1.0x
-  ctrnn, refine=1 (3107 starts)                27.24      2745      115     18   0.280     43    72      0     5.9x
-  Adam on q, FixedPointFinder                  27.42       870       26     10   0.280     21     5     22     6.0x
-  Adam on q, CtD (lr 0.01)                     50.36        17        9      4   0.093      6     3     37    10.9x
-  scipy.optimize.root loop                      4.33       966       36     11   0.280     25    11     18     0.9x
+  ctrnn find_fixed_points                       0.81      1024       27      8   0.082     27     0      0     1.0x
+  ctrnn, refine=1 (1915 starts)                 1.33      1915       27      8   0.082     27     0      0     1.6x
+  Adam on q, FixedPointFinder                   4.64      1023       27      8   0.082     27     0      0     5.7x
+  Adam on q, CtD (lr 0.01)                     22.87         0        0      0       -      0     0     27    28.1x
+  scipy.optimize.root loop                      1.16      1024       27      8   0.082     27     0      0     1.4x
 
-  ctrnn's 43 points: 11 stable, 20 saddles with one unstable direction, 12 with more. Every stable point reads out
-  within 0.28 of a corner, but this N = 128 network has more than 8 attractors, several at some corners (11 from the
-  task starts, 18 with the refinement round). From the same starts the methods land on different points:
-  FixedPointFinder's Adam missed 22 of ctrnn's (1 stable, 10 one-saddles, 11 higher) and found 5 others, CtD's
-  missed 37 (7 stable) and found 3, the scipy loop missed 18 (none stable) and found 11. Newton from each of those
-  extra points returns it (they are true fixed points); ctrnn's refinement round has all of both Adams' (5 and 3)
-  and 8 of scipy's 11. FixedPointFinder's Adam used all 5000 iterations: 85% of the starts end below q = 1e-12
-  (median 2e-30), the rest at slow points (10% above 1.4e-3); CtD's (the mean q over 1024 starts, torch's eps 1e-8,
-  a constant lr) ends at a median q of 5.7e-7. The fair comparison, from the same starts, is ctrnn's default
-  (refine=0); refine=1 does more work, from 2083 starts of its own, and finds 72 more points.
+  ctrnn's 27 points: 8 stable, one at each corner (readouts within 0.082), 12 saddles with one unstable direction,
+  each reading out near the middle of one of the cube's 12 edges (two bits within 0.07 of +-1, the third within
+  0.11 of 0), and 7 with more. Every start converges, and from the same starts FixedPointFinder's Adam (stopped at
+  its tolerances after 1899 iterations; median final q 3.4e-27, 1023 starts below 1e-12) and the scipy loop find
+  the same 27 points, the Adam 5.7 times slower and the scipy loop 1.4 times; refine=1's 891 starts of its own find
+  no others. CtD's Adam (the mean q over 1024 starts, torch's eps 1e-8, a constant lr) brings no start below
+  q = 1e-12 in 10000 iterations (median 4.2e-6; 631 below 1e-5). On this clean network the methods differ in time,
+  not in the points found; at these sub-second times the ratios vary between runs (another run of the same
+  network: 1.5x, 5.0x, 23.7x and 1.3x).
 
-Usage: ``python benchmarks/fixed_points.py [--problem random|trained|both] [--n 128] [--g 1.5] [--trained-n 128]
+Usage: ``python benchmarks/fixed_points.py [--problem random|trained|both] [--n 128] [--g 1.5] [--trained-n 64]
 [--train-steps 1500] [--starts 1024] [--noise 0.5] [--scipy-starts 256] [--trained-scipy-starts 1024]
 [--adam-iters 5000] [--ctd-iters 10000] [--ctd-lr 1e-2] [--threads 1]`` (``--adam-iters 0`` / ``--ctd-iters 0`` skip
 those methods)
@@ -427,8 +430,9 @@ def random_problem(args) -> None:
 def trained_problem(args) -> None:
     from ctrnn.training._train import trial_generator
 
-    # the recipe of tests/trained/train.py: dt = 0.2 tau, so that the trained flow (analysed here) holds the bits
-    # in fixed points (at dt = tau the trained Euler map may hold them on period-2 orbits of the map)
+    # the flipflop_rate recipe of tests/trained/train.py (N = 64; 1500 steps by default, 1000 there): dt = 0.2 tau,
+    # so that the trained flow (analysed here) holds the bits in fixed points (at dt = tau the trained Euler map may
+    # hold them on period-2 orbits of the map)
     task = ctrnn.tasks.FlipFlop(3, duration=40, dt=0.2, pulse_probability=0.02)
     t0 = time.perf_counter()
     run = ctrnn.train(ctrnn.RateRNN(args.trained_n, n_inputs=3, seed=0).double(), task, steps=args.train_steps,
@@ -455,8 +459,8 @@ def main() -> None:
     p.add_argument("--problem", choices=("random", "trained", "both"), default="both")
     p.add_argument("--n", type=int, default=128, help="random network size")
     p.add_argument("--g", type=float, default=1.5, help="random network gain")
-    p.add_argument("--trained-n", type=int, default=128, help="flip-flop network size")
-    p.add_argument("--train-steps", type=int, default=1000)
+    p.add_argument("--trained-n", type=int, default=64, help="flip-flop network size")
+    p.add_argument("--train-steps", type=int, default=1500)
     p.add_argument("--starts", type=int, default=1024)
     p.add_argument("--noise", type=float, default=0.5, help="start noise (FixedPointFinder's example uses 0.5)")
     p.add_argument("--scipy-starts", type=int, default=256, help="random network: starts for the scipy loop (scaled)")
