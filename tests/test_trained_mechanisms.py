@@ -29,7 +29,7 @@ from ctrnn.mechanisms import compare_topologies, task_fixed_points
 TRAINED = Path(__file__).resolve().parent / "trained"
 sys.path.insert(0, str(TRAINED))
 import train as recipes  # noqa: E402  (the tasks each network was trained on)
-from test_report import summary_rows  # noqa: E402
+from test_report import summary_rows, table_rows  # noqa: E402
 
 CORNERS = {c for c in itertools.product((-1, 1), repeat=3)}
 runner = CliRunner()
@@ -120,6 +120,19 @@ def test_a_trained_context_integrator_selects_the_relevant_input_per_context(con
         proj = modes.input_projections[stable].abs().mean(0)
         relevant, irrelevant = (motion, colour) if name == "motion context" else (colour, motion)
         assert float(proj[relevant]) > 3 * float(proj[irrelevant]), (name, proj)
+
+
+def test_the_report_shows_each_contexts_slow_mode_and_its_selection(context):
+    task, _ = context
+    doc = ctrnn.Report("context")
+    found = ctrnn.reports.add_task_sections(doc, trained("context_rate"), task, quick=True)
+    text = doc.html()
+    assert ">Slow modes</h2>" in text
+    rows = table_rows(text)  # the slow-mode table is the last whose rows start with the condition's name
+    for c, name in enumerate(found.conditions):
+        modes = found.slow[c]
+        assert rows[name][2] == f"{float(modes.time_constants.median()):.3g}", rows[name]
+        assert rows[name][4:] == [f"{float(p):.3g}" for p in modes.mean_projections()], rows[name]
 
 
 @pytest.mark.xfail(strict=True, reason="the trained integrator holds its evidence along the slow mode of one stable "

@@ -156,20 +156,21 @@ def sine_period(task: Any, condition: str) -> float | None:
 
 def _slow_mode_section(doc: Report, found: TaskFixedPoints, task: Any) -> None:
     duration = float(getattr(task, "dt", 1.0)) * found.states.shape[0]
-    slow = [i for i, modes in enumerate(found.slow) if len(modes) >= 2 and
+    slow = [i for i, modes in enumerate(found.slow) if len(modes) and
             float(modes.time_constants.median()) >= duration]
     if not slow:
         return
     m = found.inputs.shape[-1]
     doc.section("Slow modes", f"Conditions whose fixed and slow points have a mode slower than a whole trial "
-                              f"({duration:g} time units): a line of slow points (an approximate line attractor). For "
+                              f"({duration:g} time units): along it the state is held for longer than the task asks, "
+                              "as on a line attractor (approximate, where the points lie on a line). For "
                               "each point, the slow eigenvalue's left eigenvector l is the selection vector (Mante et "
                               "al. 2013); |l^T dg/du_j| is how strongly input j moves the state along the line.")
     rows = []
     for i in slow:
         modes = found.slow[i]
         proj = modes.mean_projections()
-        rows.append((found.conditions[i], len(modes), f"{modes.line_fraction:.1%}",
+        rows.append((found.conditions[i], len(modes), f"{modes.line_fraction:.1%}" if len(modes) >= 2 else "-",
                      f"{float(modes.time_constants.median()):.3g}", f"{int(modes.others_stable.sum())} of {len(modes)}",
                      *(f"{float(p):.3g}" for p in proj)))
     doc.add_table(rows, ("condition", "points", "variance along one line", "median slow time constant",
