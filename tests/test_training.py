@@ -66,11 +66,13 @@ class Interrupted(Hold):
 def test_discrete_path_is_plain_bptt_like_torch_rnn():
     """dt = tau Euler of the r-form is torch.nn.RNN: 50 Adam steps on the same trials give the same losses. Both
     compute the same float64 operations in a different order, so they agree to rounding accumulated over 50 steps
-    (1e-10 is far above 50 x 30 steps x eps; far below any effect of a wrong gradient)."""
+    (1e-10 is far above 50 x 30 steps x eps; far below any effect of a wrong gradient). At lr = 5e-3 they agree to
+    6e-15; at lr = 1e-2 the optimizer's own dynamics amplify the rounding difference (measured on an AMD EPYC:
+    2e-16 at step 5, 3e-14 at step 30, 1.7e-9 at step 50), so that rate would test the chaos of Adam, not BPTT."""
     torch.manual_seed(0)
     task = Hold()
     net = ctrnn.RateRNN(24, n_inputs=2, form="r", seed=0, W=torch.randn(24, 24, dtype=torch.float64) * 0.3)
-    run = ctrnn.train(net, task, steps=50, batch_size=16, lr=1e-2, clip_grad_norm=None, seed=3, validate_every=50)
+    run = ctrnn.train(net, task, steps=50, batch_size=16, lr=5e-3, clip_grad_norm=None, seed=3, validate_every=50)
 
     rnn = torch.nn.RNN(2, 24, nonlinearity="tanh", dtype=torch.float64)
     readout = TaskModel(net, 2, seed=3).readout  # the readout train() draws from the same seed
@@ -83,7 +85,7 @@ def test_discrete_path_is_plain_bptt_like_torch_rnn():
         lin.weight.copy_(readout.C)
         lin.bias.copy_(readout.d)
     rnn.bias_hh_l0.requires_grad_(False)  # our network has one bias: two trained ones would double its step
-    opt = torch.optim.Adam([rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, *lin.parameters()], lr=1e-2)
+    opt = torch.optim.Adam([rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, *lin.parameters()], lr=5e-3)
     generator = torch.Generator().manual_seed(3)
     losses = []
     for _ in range(50):
