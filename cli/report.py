@@ -25,15 +25,12 @@ TaskOpt = flag("task.name", str, "The task a trained model (--model-file from `c
 def _asked_task(opts: Shared) -> tuple[bool, str | None]:
     """Whether the options ask for a task (``--task``, ``--set task.*``, a ``[task]`` in ``--config``) and the
     name they give it, if any."""
-    from ctrnn.config import read_toml
+    from ctrnn.config import overrides, read_toml
 
-    name = opts.flags.get("task.name")
-    sets = [s.split("=", 1) for s in opts.sets or [] if s.strip().startswith("task.")]
-    for key, value in (pair for pair in sets if len(pair) == 2):
-        if key.strip() == "task.name":
-            name = value.strip().strip("'\"")
+    layer = overrides(opts.sets or [], {k: v for k, v in opts.flags.items() if k.startswith("task.")})
+    task = layer.get("task", {})
     in_config = opts.config is not None and opts.config.is_file() and "task" in read_toml(opts.config)
-    return bool(name or sets or in_config), name
+    return bool(task or in_config), task.get("name")
 
 
 def _stored_task(model_file: Path | None, name: str | None) -> dict[str, Any]:

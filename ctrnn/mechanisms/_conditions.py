@@ -13,6 +13,7 @@ import torch
 from .._progress import ProgressBar
 from .._results import Result, plot_result
 from ..analysis import (FixedPoints, LimitCycle, NoCycleError, find_fixed_points, find_limit_cycle, sample_starts)
+from ..analysis._common import residual
 from ..analysis.stability import SlowModes, UnstableManifolds, slow_modes, unstable_manifolds
 from ..discretize import DiscreteMap, discretize
 from ..systems._rate import make_generator
@@ -288,10 +289,7 @@ def _missed_ends(system: Any, followed: UnstableManifolds, u: torch.Tensor) -> t
     if last.shape[0] == 0:
         return last
     with torch.no_grad():
-        if followed.is_map:
-            speed = (system.step(last, u) - last).abs().amax(-1)
-        else:
-            speed = system(torch.zeros((), dtype=last.real.dtype), last, u).abs().amax(-1)
+        speed = residual(system, followed.is_map, last, u).abs().amax(-1)
     return last[speed <= 1e-6 * (1 + last.abs().amax(-1))]
 
 

@@ -15,7 +15,7 @@ from ..._simulate import simulate
 from ...inputs import Constant
 from ...discretize._base import DiscreteMap
 from ...systems._base import System
-from .._common import check_dynamics, check_input
+from .._common import check_dynamics, check_input, residual
 from ._fixed_points import FixedPoints
 
 if TYPE_CHECKING:
@@ -102,8 +102,8 @@ def unstable_manifolds(sys_or_map: System | DiscreteMap, fixed_points: FixedPoin
     They run for ``horizon`` (default: ``log(1 / distance) + 20`` over the slowest escape rate followed, the time
     to leave the point and settle), then again, up to ``extensions`` more times, while some branch is still
     slowing down and near no stable point (one that keeps its speed over a leg circles a cycle or wanders a
-    chaotic set; one that has stopped sits on a slow region). A branch ends on the stable point its last state lies within ``end_tol (1 +
-    |p|)`` of (max norms).
+    chaotic set; one that has stopped sits on a slow region). A branch ends on the stable point its last state lies
+    within ``end_tol (1 + |p|)`` of (max norms).
 
     Arguments:
         sys_or_map: the flow or map whose points these are.
@@ -144,7 +144,7 @@ def unstable_manifolds(sys_or_map: System | DiscreteMap, fixed_points: FixedPoin
     points = fixed_points.points.detach()
     u = check_input(sys_or_map, fixed_points.metadata.get("inputs") if inputs is None else inputs, points)
     starts, origins, directions, signs, rates = _branch_starts(fixed_points, distance, max_directions)
-    K, n = points.shape
+    n = points.shape[-1]
     stable_idx = fixed_points.stable.nonzero().flatten()
     base = dict(points=points, stable=fixed_points.stable, kinds=list(fixed_points.kinds),
                 n_unstable=fixed_points.n_unstable, is_map=is_map,
@@ -170,24 +170,17 @@ def unstable_manifolds(sys_or_map: System | DiscreteMap, fixed_points: FixedPoin
             times.append(t0 + t_leg)
             t0, x = t0 + float(t_leg[-1]), path[-1]
             bar.update(leg + 1)
-            nearest, dist = _nearest(x, stable_points)
-            settled = dist <= end_tol * (1 + stable_points[nearest].abs().amax(-1)) if stable_points.shape[0] else \
-                torch.zeros(x.shape[0], dtype=torch.bool)
+            settled = _ends(x, stable_points, stable_idx, end_tol)[0] >= 0
             # a branch far from every stable point that no longer moves sits on a slow region: it is done too; so is
             # one that has not slowed down over a whole leg (it circles a limit cycle or wanders a chaotic set)
-            speed = _speed(sys_or_map, is_map, x, u)
+            speed = residual(sys_or_map, is_map, x, u).abs().amax(-1).cpu()
             still = speed <= end_tol * 1e-3 * (1 + x.abs().amax(-1))
             moving = speed >= 0.5 * previous if leg else torch.zeros_like(still)
             previous = speed
             if bool((settled | still | moving | ~torch.isfinite(x).all(-1)).all()):
                 break
     paths = torch.cat(legs)
-    nearest, dist = _nearest(paths[-1], stable_points)
-    if stable_points.shape[0]:
-        hit = dist <= end_tol * (1 + stable_points[nearest].abs().amax(-1))
-        ends = torch.where(hit, stable_idx[nearest], -1)
-    else:
-        ends = torch.full((starts.shape[0],), -1, dtype=torch.long)
+    ends, dist = _ends(paths[-1], stable_points, stable_idx, end_tol)
     return UnstableManifolds(origins=origins, directions=directions, signs=signs, t=torch.cat(times), paths=paths,
                              ends=ends, end_distances=dist, **base)
 
@@ -239,10 +232,15 @@ def _leg(sys_or_map: Any, is_map: bool, x0: torch.Tensor, u: torch.Tensor | None
     return t[1:].cpu(), traj.x[1:]
 
 
-def _speed(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
-    if is_map:
-        return (sys_or_map.step(x, u) - x).abs().amax(-1)
-    return sys_or_map(torch.zeros((), dtype=x.real.dtype, device=x.device), x, u).abs().amax(-1)
+def _ends(x: torch.Tensor, stable_points: torch.Tensor, stable_idx: torch.Tensor,
+          end_tol: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each state of ``x`` ``(M, n)``: the index (among all points) of the stable point it lies within ``end_tol
+    (1 + |p|)`` of, ``-1`` for none, and its distance to the nearest stable point (max norm)."""
+    nearest, dist = _nearest(x, stable_points)
+    if stable_points.shape[0] == 0:
+        return torch.full((x.shape[0],), -1, dtype=torch.long), dist
+    hit = dist <= end_tol * (1 + stable_points[nearest].abs().amax(-1).cpu())
+    return torch.where(hit, stable_idx.cpu()[nearest], -1), dist
 
 
 def _nearest(x: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

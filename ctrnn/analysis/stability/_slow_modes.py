@@ -12,7 +12,7 @@ import torch
 from ..._results import Result, plot_result
 from ...discretize._base import DiscreteMap
 from ...systems._base import System
-from .._common import check_dynamics, check_input, check_states
+from .._common import check_dynamics, check_input, check_states, residual
 from .._projection import principal_components
 from ._fixed_points import FixedPoints, classify
 
@@ -159,7 +159,7 @@ def _input_projections(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.
     base = u if u is not None else x.real.new_zeros(m)
     drive = base.expand(P, m).clone().requires_grad_(True)
     with torch.enable_grad():
-        g = sys_or_map.step(x, drive) if is_map else sys_or_map(torch.zeros((), dtype=x.real.dtype), x, drive)
+        g = residual(sys_or_map, is_map, x, drive)  # a map's F - x: the same derivative in u as F's
         parts = (left.real, left.imag) if left.is_complex() else (left,)
         grads = [torch.autograd.grad((g * w.to(g.dtype)).sum(), drive, retain_graph=True)[0] for w in parts]
     return torch.complex(grads[0], grads[1]) if left.is_complex() else grads[0].detach()
