@@ -90,10 +90,13 @@ def _fixed_point_sections(doc: Report, found: TaskFixedPoints) -> None:
     doc.section("Fixed points per condition",
                 f"For each held input condition, starts drawn from the network's own trajectories on task trials of "
                 f"that condition, the fixed points of the trained {kind} found from them (Levenberg-Marquardt then "
-                "Newton), and the unstable manifolds of the unstable ones followed to where they end.")
+                "Newton), and the unstable manifolds of the unstable ones followed to where they end. These starts "
+                "and inputs are not those of the fixed-point section above (random states, no input), so its points "
+                "and their numbers (#k) differ: here each condition numbers its own.")
     doc.add_figure(found.plot(), "Fixed points by kind, slow points (+), the unstable manifolds (orange) and limit "
-                                 "cycles, over the task trajectories (grey), in the top two principal components of "
-                                 "the points and their manifolds (of the trajectories, with fewer than 3 points).")
+                                 "cycles, over the task trajectories (grey). The plane is the top two principal "
+                                 "components of the fixed points and their manifolds; with fewer than 3 points, of "
+                                 "the trajectories.")
     rows = []
     for i, c in enumerate(found.conditions):
         row = compare_topologies({c: found}, condition=i)
@@ -101,7 +104,7 @@ def _fixed_point_sections(doc: Report, found: TaskFixedPoints) -> None:
                       f"{int(row.n_joining[0])} of {int(row.n_saddles[0])} saddles with one unstable direction join "
                       f"two stable points ({int(row.n_one_flip[0])} one output apart)")
         rows.append((c, int(row.n_stable[0]), int(row.n_saddles[0]), int(row.n_other_unstable[0]),
-                     int(row.n_slow[0]), int(row.n_patterns[0]),
+                     int(row.n_slow[0]), f"{int(row.n_patterns[0])} of {2 ** found.readouts[i].shape[-1]}",
                      "-" if math.isnan(float(row.pattern_error[0])) else f"{float(row.pattern_error[0]):.3f}",
                      f"{int(row.n_joining[0])} ({int(row.n_one_flip[0])} one output apart)"))
     doc.add_table(rows, ("condition", "stable", "saddles (1 unstable)", "other unstable", "slow points",
