@@ -17,7 +17,7 @@ from .analysis import (Basins, ConnectivitySpectrum, DiscretizationError, FixedP
                        Survey, SurveySettings, Sweep, UnstableManifolds,
                        discretization_error, find_fixed_points, find_limit_cycle, fixed_point_branches,
                        gradient_propagation, jacobian, largest_lyapunov_exponent, lyapunov_spectra, lyapunov_spectrum,
-                       slow_modes, survey, sweep, unstable_manifolds)
+                       slow_manifold, slow_modes, survey, sweep, unstable_manifolds)
 from .discretize import (DiscreteMap, IteratedMap, LinearMap, discretize, from_torch, selective_scan, stack_models,
                          to_torch)
 from . import plot  # noqa: E402  (registers every result's figure)
@@ -39,6 +39,6 @@ __all__ = [
     "compare_gradient_propagation", "config", "discretization_error", "discretize", "find_fixed_points",
     "find_limit_cycle", "fixed_point_branches", "from_torch", "gradient_propagation", "inputs", "io", "jacobian",
     "largest_lyapunov_exponent", "load", "lyapunov_spectra", "lyapunov_spectrum", "mechanisms", "plot", "report", "save_model",
-    "selective_scan", "setup", "show_progress", "simulate", "simulate_to_file", "size_limit", "slow_modes",
+    "selective_scan", "setup", "show_progress", "simulate", "simulate_to_file", "size_limit", "slow_manifold", "slow_modes",
     "stack_models", "survey", "systems", "tasks", "to_torch", "train", "training", "unstable_manifolds",
 ]

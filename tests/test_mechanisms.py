@@ -141,6 +141,70 @@ def test_slow_modes_of_a_line_of_fixed_points():
     assert bool(torch.isinf(modes.time_constants).all())  # no decay along the line (|lambda| ~ 1e-14: rounding)
 
 
+
+EPS = 0.05  # the fast-slow field's rate ratio
+
+
+def fast_slow(x: torch.Tensor) -> torch.Tensor:
+    # dx/dt = -eps x (slow), dy/dt = -(y - x^2) (fast): its slow eigenvalue is -eps everywhere, with right
+    # eigenvector (1 - eps, 2x); the motion is parallel to it where y = x^2 (1 + eps) / (1 - eps) (worked out by
+    # hand), the intrinsic low-dimensional manifold of Maas & Pope (1992)
+    return torch.stack([-EPS * x[..., 0], -(x[..., 1] - x[..., 0] ** 2)], -1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("as_map", [False, True])
+def test_slow_manifold_of_a_fast_slow_field_is_the_closed_form_curve(dtype, as_map):
+    # the Euler map x + h f(x) has the field's eigenvectors and motion direction: the same curve
+    dyn = (ctrnn.IteratedMap(lambda x, u: x + 0.1 * fast_slow(x), 2) if as_map
+           else ctrnn.VectorField(lambda t, x, u: fast_slow(x), state_dim=2))
+    start = torch.zeros(2, dtype=dtype)
+    line = ctrnn.slow_manifold(dyn, start, extent=(0.5, 1.0), steps=5)
+    x, y = line.points[:, 0].double(), line.points[:, 1].double()
+    assert len(line) == 11 and line.metadata["start"] == 5 and line.points.dtype == dtype
+    # the corrector stops at sqrt(eps) (1 + |x|) of the dtype on the off-mode motion; the curve's y follows within
+    # a few times that (float32: 3e-4, float64: 1.5e-8)
+    tol = 4 * math.sqrt(torch.finfo(dtype).eps) * 2
+    assert float((y - x**2 * (1 + EPS) / (1 - EPS)).abs().max()) < tol
+    arc = torch.tensor(line.metadata["arc"], dtype=torch.float64)
+    assert float(arc[0]) == pytest.approx(-0.5, rel=0.02) and float(arc[-1]) == pytest.approx(1.0, rel=0.02)
+    assert bool((arc.diff() > 0).all()) and bool((x.diff() > 0).all())  # in order along the curve
+    # each point's slow mode is the field's: -eps (the map's 1 - 0.1 eps), the fast one stable
+    slow = 1 - 0.1 * EPS if as_map else -EPS
+    assert torch.allclose(line.eigenvalues.real.double(), torch.full((11,), slow, dtype=torch.float64),
+                          atol=10 * torch.finfo(dtype).eps)
+    assert bool(line.others_stable.all())
+    # the motion there: f = (-eps x, -2 eps x^2 / (1 - eps)), so |f| = eps |x| sqrt(1 + (2 x / (1 - eps))^2)
+    expected = EPS * x.abs() * torch.sqrt(1 + (2 * x / (1 - EPS)) ** 2) * (0.1 if as_map else 1.0)
+    assert torch.allclose(line.speeds.double(), expected, atol=tol)
+
+
+def test_slow_manifold_of_a_linear_flow_is_its_slow_eigenvector():
+    ssm, A, _ = linear_system([-0.01, -1.0, -2.0])
+    w, vr = np.linalg.eig(A)
+    r = vr[:, int(np.argmin(np.abs(w.real)))].real
+    r = r * np.sign(r[np.argmax(np.abs(r))])  # forward: the largest component positive
+    line = ctrnn.slow_manifold(ssm, torch.zeros(3, dtype=torch.float64), inputs=torch.zeros(2, dtype=torch.float64),
+                               extent=2.0, steps=4)
+    arc = np.array(line.metadata["arc"])
+    # the line x = a r, a the arc length (float64, the corrector's sqrt(eps) tolerance: 1.5e-8 relative)
+    assert np.allclose(line.points.numpy(), arc[:, None] * r[None], atol=1e-7)
+    assert np.allclose(arc, np.linspace(-2, 2, 9), atol=1e-7)
+    assert line.line_fraction == pytest.approx(1.0, abs=1e-12)
+
+
+def test_slow_manifold_refuses_bad_input():
+    field = ctrnn.VectorField(lambda t, x, u: fast_slow(x), state_dim=2)
+    zero = torch.zeros(2, dtype=torch.float64)
+    for kwargs, match in ((dict(point=zero, extent=-1.0), "extent"), (dict(point=zero, extent=1.0, steps=0), "steps"),
+                          (dict(point=torch.zeros(3, 2, dtype=torch.float64), extent=1.0), "point")):
+        with pytest.raises(ValueError, match=match):
+            ctrnn.slow_manifold(field, **kwargs)
+    rotating = ctrnn.VectorField(lambda t, x, u: torch.stack([-0.1 * x[..., 0] - x[..., 1], x[..., 0] - 0.1 * x[..., 1]],
+                                                             -1), state_dim=2)
+    with pytest.raises(ValueError, match="complex"):
+        ctrnn.slow_manifold(rotating, zero, extent=1.0)
+
 def hopf(t, x, u):
     # dr/dt = r (1 - r^2), dtheta/dt = omega = u: a stable cycle of period 2 pi / u
     r2 = (x**2).sum(-1, keepdim=True)

@@ -14,7 +14,7 @@ from .._progress import ProgressBar
 from .._results import Result, plot_result
 from ..analysis import (FixedPoints, LimitCycle, NoCycleError, find_fixed_points, find_limit_cycle, sample_starts)
 from ..analysis._common import residual
-from ..analysis.stability import SlowModes, UnstableManifolds, slow_modes, unstable_manifolds
+from ..analysis.stability import SlowModes, UnstableManifolds, slow_manifold, slow_modes, unstable_manifolds
 from ..discretize import DiscreteMap, discretize
 from ..systems._rate import make_generator
 from ..tasks import check_task
@@ -221,7 +221,9 @@ def task_fixed_points(model: TaskModel | TaskMap | TrainingRun, task: Any, *,
             out["fps"].append(fps)
             out["manifolds"].append(followed)
             # the slow modes along the lines the saddles' manifolds trace between attractors, and at the points
-            points = torch.cat([fps.points, fps.slow_points.to(fps.points), _along_manifolds(followed)])
+            points = torch.cat([fps.points, fps.slow_points.to(fps.points), _along_manifolds(followed),
+                                _along_slow_modes(flow_or_map, fps, visited, u, states.shape[0] * (
+                                    1.0 if is_map else float(task.dt)))])
             out["slow"].append(slow_modes(flow_or_map, points, inputs=u))
             if not is_map and cycles is not False:
                 cycle = _cycle(flow_or_map, fps, visited[-1], u, force=bool(cycles))
@@ -312,6 +314,33 @@ def _along_manifolds(followed: UnstableManifolds) -> torch.Tensor:
         targets = torch.linspace(0, float(arc[-1]), _ALONG + 2, dtype=arc.dtype)[1:-1]  # not the two end points
         out.append(path[torch.searchsorted(arc.contiguous(), targets.contiguous()).clamp(max=path.shape[0] - 1)])
     return torch.cat(out)
+
+
+def _along_slow_modes(system: Any, fps: FixedPoints, visited: torch.Tensor, u: torch.Tensor,
+                      duration: float) -> torch.Tensor:
+    """``(k, n)`` states along the slow manifold of each stable fixed point whose slow mode is real and outlasts
+    the trial (``duration``: a map's in iterations), over the stretch of it the condition's trials ``(T, B, n)``
+    span (their 2nd to 98th percentile along the mode): a line attractor's line of slow points (Mante et al.
+    2013), which need not hold a second fixed point."""
+    stable = [k for k in range(len(fps)) if bool(fps.stable[k])]
+    if not stable:
+        return fps.points.new_zeros(0, fps.points.shape[-1])
+    modes = slow_modes(system, fps.points[stable], inputs=u)
+    states = visited.reshape(-1, visited.shape[-1]).to(fps.points)
+    out = []
+    for k in range(len(modes)):
+        if not float(modes.time_constants[k]) > duration or bool(modes.eigenvalues[k].imag != 0):
+            continue
+        x, left = modes.points[k], modes.left[k]
+        along = (states - x) @ left  # the coordinate along r (unit length, l^T r = 1): state units
+        # the follower goes forward along r with its largest component positive
+        sign = float(torch.sign(modes.right[k][modes.right[k].abs().argmax()]))
+        low, high = (sign * along).quantile(torch.tensor([0.02, 0.98], dtype=along.dtype)).tolist()
+        line = slow_manifold(system, x, inputs=u, extent=(max(-low, 0.0), max(high, 0.0)), steps=_ALONG)
+        keep = torch.ones(len(line), dtype=torch.bool)
+        keep[line.metadata["start"]] = False  # the fixed point itself is already among the points
+        out.append(line.points[keep])
+    return torch.cat(out) if out else fps.points.new_zeros(0, fps.points.shape[-1])
 
 
 def _merge(first: FixedPoints, again: FixedPoints) -> FixedPoints:

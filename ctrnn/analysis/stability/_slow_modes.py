@@ -12,7 +12,7 @@ import torch
 from ..._results import Result, plot_result
 from ...discretize._base import DiscreteMap
 from ...systems._base import System
-from .._common import check_dynamics, check_input, check_states, residual
+from .._common import check_dynamics, check_input, check_states, residual, residual_and_jacobian
 from .._projection import principal_components
 from ._fixed_points import FixedPoints, classify
 
@@ -44,6 +44,8 @@ class SlowModes(Result):
         line_fraction: the share of the points' variance along it (1 for points on a straight line; 0 when
             fewer than 2 points).
         alignment: ``(P,)`` ``|cos|`` of the angle between each point's ``r`` and the line.
+        speeds: ``(P,)`` how fast the state moves at each point: ``|f(x)|`` (a map: ``|F(x) - x|`` per iteration);
+            0 at a fixed point.
         is_map: whether the dynamics is a map.
     """
 
@@ -57,6 +59,7 @@ class SlowModes(Result):
     line_direction: torch.Tensor
     line_fraction: float
     alignment: torch.Tensor
+    speeds: torch.Tensor
     is_map: bool
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -116,14 +119,9 @@ def slow_modes(sys_or_map: System | DiscreteMap, points: FixedPoints | torch.Ten
     m = sys_or_map.input_dim
     with torch.no_grad():
         jac = sys_or_map.jacobian(x, u).detach() if P else x.new_zeros(0, n, n)
-        evals, evecs = torch.linalg.eig(jac)
-        distance = (evals.abs() - 1).abs() if is_map else evals.real.abs()
-        k = distance.argmin(-1)
+        evals, lam, right, left, k = _slowest(jac, is_map)
         rows = torch.arange(P)
-        lam = evals[rows, k]
-        right = evecs[rows, :, k]
-        # left eigenvectors are the rows of R^-1: l_k^T r_k = 1 with the unit-length r_k eig returns
-        left = torch.linalg.inv(evecs)[rows, k, :]
+        speeds = residual(sys_or_map, is_map, x, u).norm(dim=-1) if P else x.real.new_zeros(0)
         others = evals.clone()
         others[rows, k] = -1 if not is_map else 0
         others_stable, _, _ = classify(others, is_map)
@@ -145,8 +143,133 @@ def slow_modes(sys_or_map: System | DiscreteMap, points: FixedPoints | torch.Ten
         alignment = x.real.new_zeros(P)
     return SlowModes(points=x, eigenvalues=lam, right=right, left=left, others_stable=others_stable,
                      time_constants=time_constants, input_projections=projections, line_direction=direction,
-                     line_fraction=fraction, alignment=alignment, is_map=is_map,
+                     line_fraction=fraction, alignment=alignment, speeds=speeds.real.to(x.real.dtype), is_map=is_map,
                      metadata={"inputs": None if u is None else u.tolist(), "system": sys_or_map.describe()})
+
+
+def slow_manifold(sys_or_map: System | DiscreteMap, point: Any, *, extent: float | tuple[float, float],
+                  inputs: Any = None, steps: int = 8, tol: float | None = None, max_iter: int = 50) -> SlowModes:
+    """The one-dimensional slow manifold through ``point``, followed along its slow mode in both directions.
+
+    A line attractor of a trained network is seldom a line of exact fixed points: it is a curve the state falls
+    onto fast and drifts along slowly (Mante et al. 2013 found such lines of slow points). This follows that curve
+    as the *intrinsic low-dimensional manifold* of Maas & Pope (1992): the states where the motion ``g(x)`` has no
+    component outside the slow mode, ``(I - r(x) l(x)^T) g(x) = 0`` with ``r(x)``, ``l(x)`` the slow mode's right
+    and left eigenvectors at ``x`` (itself, not the start's: the curve may bend). It agrees with the invariant slow
+    manifold to first order in the ratio of the slow to the fast rates, and holds every fixed point on it.
+    Each step moves ``extent / steps`` along the last point's slow direction (a predictor), then returns to the
+    manifold by Gauss-Newton iterations (a corrector) with the step's length held.
+
+    Arguments:
+        sys_or_map: a flow or a map.
+        point: ``(n,)`` where to start: a fixed or slow point whose slow mode is real.
+        extent: how far to follow the curve, in state units along it: one number for both directions, or
+            ``(back, forward)`` (forward is the start's ``r``, with its largest component made positive).
+        inputs: the constant input ``(m,)`` held (default zero).
+        steps: points per direction.
+        tol: the corrector's tolerance on ``|(I - r l^T) g|`` (default ``sqrt(eps) (1 + max |x|)`` of the dtype).
+        max_iter: corrector iterations per point.
+
+    Returns:
+        :class:`SlowModes` at the points in order along the curve (``2 steps + 1`` of them, fewer where the curve
+        ended: the corrector no longer converged or the slow mode turned complex); ``metadata["arc"]`` is each
+        point's signed distance from the start along the curve, ``metadata["start"]`` the start's index.
+
+    Raises:
+        TypeError: not a flow or a map. ValueError: a point of the wrong shape, an input of the wrong size, a bad
+            setting (named), or a start whose slow mode is complex (its slow manifold is a plane, not a curve).
+    """
+    is_map = check_dynamics(sys_or_map, "slow_manifold")
+    x0 = check_states(sys_or_map, point, "point").detach()
+    if x0.ndim != 1:
+        raise ValueError(f"point must be one state (n,), got shape {tuple(x0.shape)}")
+    back, forward = (extent, extent) if isinstance(extent, (int, float)) else tuple(extent)
+    for what, value in (("extent", back), ("extent", forward)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"{what} must be finite numbers >= 0, got {extent!r}")
+    for what, value in (("steps", steps), ("max_iter", max_iter)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{what} must be an int >= 1, got {value!r}")
+    u = check_input(sys_or_map, inputs, x0[None])
+    if tol is None:
+        tol = math.sqrt(torch.finfo(x0.dtype).eps) * (1 + float(x0.abs().max()))
+    with torch.no_grad():
+        mode = _real_mode(sys_or_map, is_map, x0, u)
+        if mode is None:
+            raise ValueError("the slow mode at the start is complex: its slow manifold is a plane, not a curve")
+        r0 = mode[0] * torch.sign(mode[0][mode[0].abs().argmax()])
+        arms = []
+        for sign, length in ((-1.0, back), (1.0, forward)):
+            arms.append(_follow(sys_or_map, is_map, x0, sign * r0, u, float(length) / steps, steps, tol, max_iter))
+    (back_points, back_arc), (fwd_points, fwd_arc) = arms
+    points = torch.cat([back_points.flip(0), x0[None], fwd_points])
+    arc = torch.cat([-back_arc.flip(0), x0.new_zeros(1), fwd_arc])
+    found = slow_modes(sys_or_map, points, inputs=u)
+    found.metadata.update(arc=arc.tolist(), start=int(back_points.shape[0]))
+    return found
+
+
+def _real_mode(system: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | None
+               ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The slow mode's unit right and left eigenvectors ``(n,)`` at ``x``, or ``None`` where it is complex."""
+    _, lam, right, left, _ = _slowest(system.jacobian(x[None], None if u is None else u[None]).detach(), is_map)
+    if bool(lam[0].imag != 0):
+        return None
+    return right[0].real.to(x.dtype), left[0].real.to(x.dtype)
+
+
+def _follow(system: Any, is_map: bool, start: torch.Tensor, direction: torch.Tensor, u: torch.Tensor | None,
+            h: float, steps: int, tol: float, max_iter: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``steps`` points along the slow manifold from ``start``, each ``h`` on from the last along its slow
+    direction (``direction`` at the start); stops early where the corrector fails. Returns the points ``(k, n)``
+    and their arc lengths ``(k,)``."""
+    points, arcs = [], []
+    x, d, travelled = start, direction, 0.0
+    if h == 0:
+        return start.new_zeros(0, start.shape[0]), start.new_zeros(0)
+    eye = torch.eye(start.shape[0], dtype=start.dtype, device=start.device)
+    for _ in range(steps):
+        anchor, y = x, x + h * d
+        converged, r = False, d
+        for _ in range(max_iter):
+            mode = _real_mode(system, is_map, y, u)
+            if mode is None:
+                break
+            r, l = mode
+            r, l = (r, l) if float(r @ d) >= 0 else (-r, -l)
+            g, J = residual_and_jacobian(system, is_map, y[None], None if u is None else u[None])
+            project = eye - torch.outer(r, l)
+            off = project @ g[0]
+            if float(off.abs().max()) <= tol:
+                converged = True
+                break
+            # Gauss-Newton on (I - r l^T) g = 0 with d^T (y - anchor) = h held (the projector's own change along
+            # the way is left out: it multiplies g, which is small on a slow manifold)
+            lhs = torch.cat([project @ J[0], d[None]])
+            rhs = torch.cat([off, (d @ (y - anchor) - h)[None]])
+            y = y - torch.linalg.lstsq(lhs, rhs[:, None]).solution[:, 0]
+        if not converged:
+            break
+        travelled += float((y - anchor).norm())
+        points.append(y)
+        arcs.append(travelled)
+        x, d = y, r
+    if not points:
+        return start.new_zeros(0, start.shape[0]), start.new_zeros(0)
+    return torch.stack(points), torch.tensor(arcs, dtype=start.dtype, device=start.device)
+
+
+def _slowest(jac: torch.Tensor, is_map: bool) -> tuple[torch.Tensor, ...]:
+    """Of a batch of Jacobians ``(P, n, n)`` (a map's ``dF/dx``): all eigenvalues ``(P, n)``, and of the mode
+    nearest the stability boundary its eigenvalue ``(P,)``, unit right eigenvector ``(P, n)``, left eigenvector
+    ``(P, n)`` with ``l^T r = 1``, and its index ``(P,)``."""
+    evals, evecs = torch.linalg.eig(jac)
+    distance = (evals.abs() - 1).abs() if is_map else evals.real.abs()
+    k = distance.argmin(-1)
+    rows = torch.arange(jac.shape[0])
+    # left eigenvectors are the rows of R^-1: l_k^T r_k = 1 with the unit-length r_k eig returns
+    left = torch.linalg.inv(evecs)[rows, k, :]
+    return evals, evals[rows, k], evecs[rows, :, k], left, k
 
 
 def _input_projections(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | None, left: torch.Tensor,
