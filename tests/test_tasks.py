@@ -147,6 +147,8 @@ BAD = [
         ({"fixation": 0.0}, "fixation"),
         ({"stimulus": -1.0}, "stimulus"),
         ({"delay": -1.0}, "delay"),
+        ({"delay_jitter": -0.2}, "delay_jitter"),
+        ({"delay_jitter": math.inf}, "delay_jitter"),
         ({"response": 0.0}, "response"),
         ({"noise": -0.1}, "noise"),
         ({"noise": math.nan}, "noise"),
@@ -188,7 +190,8 @@ def test_bad_parameters_are_refused(cls, kwargs, match):
 WRONG_TYPE = [(FlipFlop, {"n_bits": 2.0}), (FlipFlop, {"duration": None}), (SineGenerator, {"held_out": 1}),
               (SineGenerator, {"duration": "300"}), (PerceptualDecision, {"noise": "0.5"}),
               (ContextIntegration, {"delay": None}), (DelayedDiscrimination, {"response_delay": None}),
-              (DelayedDiscrimination, {"difference": "8"}), (ReadySetGo, {"fixation": None})]
+              (DelayedDiscrimination, {"difference": "8"}), (ReadySetGo, {"fixation": None}),
+              *((cls, {"response_only": 1}) for cls in (PerceptualDecision, ContextIntegration, DelayedDiscrimination))]
 
 
 @pytest.mark.parametrize("cls, kwargs", WRONG_TYPE, ids=[f"{c.name}-{next(iter(k))}" for c, k in WRONG_TYPE])
@@ -202,7 +205,38 @@ def test_every_parameter_has_a_refusal(name):
     cls = TASKS[name]
     covered = {key for c, kwargs, _ in BAD if c is cls for key in kwargs}
     covered |= {"held_out"} if cls is SineGenerator else set()  # a bool: refused by type, above
+    covered |= {k for c, kwargs in WRONG_TYPE if c is cls for k in kwargs if k == "response_only"}  # a bool
     assert covered == set(inspect.signature(cls).parameters)
+
+
+@pytest.mark.parametrize("cls", [PerceptualDecision, ContextIntegration, DelayedDiscrimination])
+def test_response_only_counts_just_the_response_period(cls):
+    both = [cls(response_only=flag).sample(8, torch.Generator().manual_seed(0)) for flag in (False, True)]
+    plain, late = both
+    assert torch.equal(plain.inputs, late.inputs) and torch.equal(plain.targets, late.targets)
+    assert bool((plain.mask == 1).all())
+    counted = late.mask[:, 0, 0].nonzero().flatten()
+    response = plain.targets[:, 0, 0].ne(0).nonzero().flatten()  # the steps whose target is the choice
+    assert torch.equal(counted, response) and bool((late.mask[:, :, 0] == late.mask[:, :1, 0]).all())
+
+
+@pytest.mark.parametrize("cls", [PerceptualDecision, ContextIntegration])
+def test_a_jittered_delay_moves_each_trials_response(cls):
+    task = cls(delay=2.0, delay_jitter=3.0, response=1.0, dt=0.2, response_only=True)
+    batch = task.sample(256, torch.Generator().manual_seed(1))
+    fixed = cls(delay=2.0, response=1.0, dt=0.2).steps
+    assert batch.inputs.shape[0] == task.steps == fixed + 15  # as long as the longest delay: 3 / 0.2 more steps
+    counted = batch.mask[:, :, 0]
+    starts = counted.argmax(0)  # response_only: the first counted step is where the response starts
+    # every delay from 2 to 5 in steps of dt: 16 starts, each trial's 5 response steps counted, nothing after
+    assert set((starts - starts.min()).tolist()) == set(range(16)) and int(starts.min()) == fixed - 5
+    assert bool((counted.sum(0) == 5).all())
+    for b in range(8):
+        k = int(starts[b])
+        assert bool((batch.targets[k:k + 5, b, 0].abs() == 1).all()) and bool((batch.targets[k + 5:, b] == 0).all())
+        if cls is PerceptualDecision:  # the fixation input goes off at the trial's own go
+            assert bool((batch.inputs[:k, b, 0] == 1).all()) and bool((batch.inputs[k:, b, 0] == 0).all())
+    assert task.score(batch.targets, batch) == 1.0
 
 
 # ---- flip-flop -----------------------------------------------------------------------------------------------

@@ -30,6 +30,12 @@ class _ChoiceTask(Task):
             draws ``N(0, noise^2 / dt)``, so the evidence integrated over a stimulus has a noise independent of
             ``dt``).
         dt: the step.
+        response_only: count only the response period (the output before it is free: its mask is 0), so the
+            network need not time the go itself; by default it must hold 0 until then.
+        delay_jitter: (the tasks whose delay ends in the response) each trial's delay is ``delay`` plus a draw
+            from ``[0, delay_jitter]`` in steps of ``dt``, so the response comes at no fixed time and a choice must
+            be held, not timed; trials are as long as the longest delay, and the steps after a trial's response are
+            not counted. 0 (the default) keeps every trial the same.
     """
 
     output_dim = 1
@@ -37,12 +43,17 @@ class _ChoiceTask(Task):
     _delay_may_be_zero: bool = True
 
     def __init__(self, *, fixation: float, stimulus: float, delay: float, response: float, noise: float,
-                 dt: float):
+                 dt: float, response_only: bool = False, delay_jitter: float = 0.0):
         super().__init__(dt)
+        if not isinstance(response_only, bool):
+            raise TypeError(f"response_only must be true or false, got {response_only!r}")
+        self.response_only = response_only
         self._fixation_steps = period_steps(self, fixation, "fixation")
         self._stimulus_steps = period_steps(self, stimulus, "stimulus")
         self._delay_steps = period_steps(self, delay, "delay", allow_zero=self._delay_may_be_zero)
         self._response_steps = period_steps(self, response, "response")
+        self._jitter_steps = period_steps(self, delay_jitter, "delay_jitter", allow_zero=True)
+        self.delay_jitter = float(delay_jitter)
         self.fixation, self.stimulus, self.delay, self.response = (float(fixation), float(stimulus), float(delay),
                                                                    float(response))
         self.noise = check_nonnegative(noise, "noise")
@@ -50,7 +61,7 @@ class _ChoiceTask(Task):
     def _periods(self) -> list[tuple[str, int]]:
         """The trial's periods in order, ``(name, steps)``; the last is ``"response"``."""
         return [("fixation", self._fixation_steps), ("stimulus", self._stimulus_steps),
-                ("delay", self._delay_steps), ("response", self._response_steps)]
+                ("delay", self._delay_steps + self._jitter_steps), ("response", self._response_steps)]
 
     @property
     def steps(self) -> int:
@@ -59,14 +70,25 @@ class _ChoiceTask(Task):
 
     def config(self) -> dict[str, Any]:
         return {"fixation": self.fixation, "stimulus": self.stimulus, "delay": self.delay,
-                "response": self.response, "noise": self.noise, "dt": self.dt}
+                "response": self.response, "noise": self.noise, "dt": self.dt, "response_only": self.response_only,
+                **({"delay_jitter": self.delay_jitter} if self._jitters else {})}
+
+    #: whether the task takes ``delay_jitter`` (its delay is the period just before the response)
+    _jitters: bool = True
+
+    def _response_starts(self, periods: dict[str, slice], batch: int, generator: torch.Generator) -> torch.Tensor:
+        """``(B,)`` the step each trial's response period starts at: the layout's (the longest delay's), less a
+        draw of up to the jitter's steps (no draw without jitter, so those trials are what they always were)."""
+        latest = periods["response"].start
+        if not self._jitter_steps:
+            return torch.full((batch,), latest, dtype=torch.long)
+        return latest - self._jitter_steps + torch.randint(0, self._jitter_steps + 1, (batch,), generator=generator)
 
     @staticmethod
-    def _fixation_input(response: slice, steps: int, batch: int) -> torch.Tensor:
-        """``(T, B)`` the fixation input: 1 until the response period, whose start is the go cue, then 0."""
-        fixation = torch.zeros(steps, batch, dtype=torch.float64)
-        fixation[:response.start] = 1.0
-        return fixation
+    def _fixation_input(starts: torch.Tensor, steps: int) -> torch.Tensor:
+        """``(T, B)`` the fixation input: 1 until each trial's response period (``starts`` ``(B,)``), whose start
+        is the go cue, then 0."""
+        return (torch.arange(steps)[:, None] < starts[None]).to(torch.float64)
 
     def _evidence(self, level: torch.Tensor, period: slice, steps: int, generator: torch.Generator) -> torch.Tensor:
         """``(T, B)`` one evidence channel: ``level`` ``(B,)`` plus white noise during ``period``, 0 elsewhere."""
@@ -112,8 +134,8 @@ class PerceptualDecision(_ChoiceTask):
 
     Arguments:
         coherences: the coherence magnitudes (> 0, distinct) a trial draws from.
-        fixation, stimulus, delay, response, noise, dt: as in the other choice tasks (model time units; ``delay``
-            may be 0).
+        fixation, stimulus, delay, response, noise, dt, response_only, delay_jitter: as in the other choice tasks
+            (model time units; ``delay`` may be 0).
 
     Raises:
         ValueError: a parameter out of range (named). TypeError: a parameter of the wrong type.
@@ -125,8 +147,9 @@ class PerceptualDecision(_ChoiceTask):
 
     def __init__(self, *, coherences: tuple[float, ...] = (0.064, 0.128, 0.256, 0.512), fixation: float = 1.0,
                  stimulus: float = 5.0, delay: float = 2.0, response: float = 2.0, noise: float = 0.5,
-                 dt: float = 0.2):
-        super().__init__(fixation=fixation, stimulus=stimulus, delay=delay, response=response, noise=noise, dt=dt)
+                 dt: float = 0.2, response_only: bool = False, delay_jitter: float = 0.0):
+        super().__init__(fixation=fixation, stimulus=stimulus, delay=delay, response=response, noise=noise, dt=dt,
+                         response_only=response_only, delay_jitter=delay_jitter)
         self.coherences = check_values(coherences, "coherences")
 
     def config(self) -> dict[str, Any]:
@@ -135,10 +158,11 @@ class PerceptualDecision(_ChoiceTask):
     def _sample(self, batch: int, generator: torch.Generator) -> TaskBatch:
         periods, T = layout(self._periods())
         check_batch_size(batch, T, self.input_dim, self.name)
+        starts = self._response_starts(periods, batch, generator)
         coherence = pick(self.coherences, batch, generator) * random_signs((batch,), generator)
-        fixation = self._fixation_input(periods["response"], T, batch)
+        fixation = self._fixation_input(starts, T)
         evidence = self._evidence(coherence, periods["stimulus"], T, generator)
-        targets, mask = choice_targets(T, periods["response"], coherence.sign())
+        targets, mask = choice_targets(T, starts, self._response_steps, coherence.sign(), self.response_only)
         return self.batch(t=self.grid(T), inputs=torch.stack([fixation, evidence], dim=-1), targets=targets,
                           mask=mask, coherence=coherence)
 
@@ -159,8 +183,8 @@ class ContextIntegration(_ChoiceTask):
 
     Arguments:
         coherences: the coherence magnitudes (> 0, distinct) each stream draws from.
-        fixation, stimulus, delay, response, noise, dt: as in the other choice tasks (model time units; ``delay``
-            may be 0).
+        fixation, stimulus, delay, response, noise, dt, response_only, delay_jitter: as in the other choice tasks
+            (model time units; ``delay`` may be 0).
 
     Raises:
         ValueError: a parameter out of range (named). TypeError: a parameter of the wrong type.
@@ -172,8 +196,9 @@ class ContextIntegration(_ChoiceTask):
 
     def __init__(self, *, coherences: tuple[float, ...] = (0.05, 0.15, 0.5), fixation: float = 1.0,
                  stimulus: float = 5.0, delay: float = 2.0, response: float = 2.0, noise: float = 0.5,
-                 dt: float = 0.2):
-        super().__init__(fixation=fixation, stimulus=stimulus, delay=delay, response=response, noise=noise, dt=dt)
+                 dt: float = 0.2, response_only: bool = False, delay_jitter: float = 0.0):
+        super().__init__(fixation=fixation, stimulus=stimulus, delay=delay, response=response, noise=noise, dt=dt,
+                         response_only=response_only, delay_jitter=delay_jitter)
         self.coherences = check_values(coherences, "coherences")
 
     def config(self) -> dict[str, Any]:
@@ -188,13 +213,14 @@ class ContextIntegration(_ChoiceTask):
     def _sample(self, batch: int, generator: torch.Generator) -> TaskBatch:
         periods, T = layout(self._periods())
         check_batch_size(batch, T, self.input_dim, self.name)
+        starts = self._response_starts(periods, batch, generator)
         motion = pick(self.coherences, batch, generator) * random_signs((batch,), generator)
         colour = pick(self.coherences, batch, generator) * random_signs((batch,), generator)
         context = (random_signs((batch,), generator) > 0).long()
         streams = [self._evidence(c, periods["stimulus"], T, generator) for c in (motion, colour)]
         cues = torch.nn.functional.one_hot(context, 2).to(torch.float64).expand(T, batch, 2)
         cued = torch.where(context == 0, motion, colour)
-        targets, mask = choice_targets(T, periods["response"], cued.sign())
+        targets, mask = choice_targets(T, starts, self._response_steps, cued.sign(), self.response_only)
         return self.batch(t=self.grid(T), inputs=torch.cat([torch.stack(streams, dim=-1), cues], dim=-1),
                           targets=targets, mask=mask, motion_coherence=motion, colour_coherence=colour,
                           context=context)
@@ -218,7 +244,7 @@ class DelayedDiscrimination(_ChoiceTask):
         difference: ``|f2 - f1|`` (Hz), > 0 and below the smallest ``f1`` (so that ``f2 > 0``).
         delay: the delay between the two stimuli (model time units), > 0.
         response_delay: the delay between the second stimulus and the response, >= 0.
-        fixation, stimulus, response, noise, dt: as in the other choice tasks (model time units).
+        fixation, stimulus, response, noise, dt, response_only: as in the other choice tasks (model time units).
 
     Raises:
         ValueError: a parameter out of range (named). TypeError: a parameter of the wrong type.
@@ -228,11 +254,14 @@ class DelayedDiscrimination(_ChoiceTask):
     description = "say whether the first of two vibration frequencies held across a delay was higher (Romo 1999)"
     input_dim = 2
     _delay_may_be_zero = False  # the delay between the stimuli is the working-memory period
+    _jitters = False  # its delay is between the stimuli, not before the response
 
     def __init__(self, *, f1_values: tuple[float, ...] = (10.0, 14.0, 18.0, 22.0, 26.0, 30.0, 34.0),
                  difference: float = 8.0, fixation: float = 1.0, stimulus: float = 5.0, delay: float = 10.0,
-                 response_delay: float = 0.0, response: float = 2.0, noise: float = 0.1, dt: float = 0.2):
-        super().__init__(fixation=fixation, stimulus=stimulus, delay=delay, response=response, noise=noise, dt=dt)
+                 response_delay: float = 0.0, response: float = 2.0, noise: float = 0.1, dt: float = 0.2,
+                 response_only: bool = False):
+        super().__init__(fixation=fixation, stimulus=stimulus, delay=delay, response=response, noise=noise, dt=dt,
+                         response_only=response_only)
         self._response_delay_steps = period_steps(self, response_delay, "response_delay", allow_zero=True)
         self.response_delay = float(response_delay)
         self.f1_values = check_values(f1_values, "f1_values")
@@ -256,9 +285,10 @@ class DelayedDiscrimination(_ChoiceTask):
         check_batch_size(batch, T, self.input_dim, self.name)
         f1 = pick(self.f1_values, batch, generator)
         f2 = f1 + self.difference * random_signs((batch,), generator)
-        fixation = self._fixation_input(periods["response"], T, batch)
+        starts = self._response_starts(periods, batch, generator)
+        fixation = self._fixation_input(starts, T)
         stimulus = (self._evidence(f1 / self.max_frequency, periods["f1"], T, generator)
                     + self._evidence(f2 / self.max_frequency, periods["f2"], T, generator))
-        targets, mask = choice_targets(T, periods["response"], (f1 - f2).sign())
+        targets, mask = choice_targets(T, starts, self._response_steps, (f1 - f2).sign(), self.response_only)
         return self.batch(t=self.grid(T), inputs=torch.stack([fixation, stimulus], dim=-1), targets=targets,
                           mask=mask, f1=f1, f2=f2)

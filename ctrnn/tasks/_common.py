@@ -122,19 +122,24 @@ def layout(periods: Sequence[tuple[str, int]]) -> tuple[dict[str, slice], int]:
     return slices, start
 
 
-def choice_targets(steps: int, response: slice, sign: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Targets and mask of a trial that ends in a ±1 choice: 0 (hold still) before the response period, ``sign``
-    during it, all of it counted.
+def choice_targets(steps: int, starts: torch.Tensor, length: int, sign: torch.Tensor,
+                   response_only: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Targets and mask of trials that end in a ±1 choice: 0 (hold still) before the response period, ``sign``
+    during it, all of it counted (with ``response_only``, only the response period); steps after a trial's response
+    period (a trial shorter than the batch's longest) are not counted.
 
     Arguments:
-        steps: ``T``. response: the response period's steps. sign: ``(B,)`` the correct choice, -1 or +1.
+        steps: ``T``. starts: ``(B,)`` the step each trial's response period starts at. length: its steps.
+        sign: ``(B,)`` the correct choice, -1 or +1. response_only: mask out the steps before the response period.
 
     Returns:
         ``(targets, mask)``, each ``(T, B, 1)`` float64.
     """
-    targets = torch.zeros(steps, len(sign), 1, dtype=torch.float64)
-    targets[response, :, 0] = sign
-    return targets, torch.ones_like(targets)
+    t = torch.arange(steps)[:, None]
+    response = (t >= starts[None]) & (t < starts[None] + length)
+    targets = torch.where(response, sign.to(torch.float64)[None], 0.0)[..., None]
+    counted = response | ((t < starts[None]) & (not response_only))
+    return targets, counted.to(torch.float64)[..., None]
 
 
 # ---- scores --------------------------------------------------------------------------------------------------
