@@ -57,7 +57,17 @@ def _brief(value: Any) -> str:
     if isinstance(value, Result) or dataclasses.is_dataclass(value) or isinstance(value, torch.nn.Module):
         return type(value).__name__
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    if len(text) <= 40:
+        return text
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, str) for v in value) and len(repr(value[0])) <= 28:
+            return f"[{value[0]!r}, +{len(value) - 1} more]"
+        kinds = {type(v).__name__ for v in value}
+        what = kinds.pop() if len(kinds) == 1 and not isinstance(value[0], str) else "items"  # [2 FixedPoints]
+        return f"[{len(value)} {what}]"
+    # cut at a word's end (a long name or path still shows its start)
+    cut = text.rfind(" ", 0, 37)
+    return text[:cut if cut > 20 else 37] + "..."
 
 
 class Result:

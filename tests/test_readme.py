@@ -115,7 +115,7 @@ def check_chaos_sweep(output: str, comment: str) -> None:
 
 def check_flipflop(output: str, comment: str) -> None:
     stated = float(re.search(r"once (\d+)% of the held-out bits", comment).group(1)) / 100
-    measured = re.search(r"\(target score\), training loss \S+, held-out accuracy (\S+);", output)
+    measured = re.search(r"\(stopped at the target score\), training loss \S+, held-out accuracy (\S+);", output)
     assert measured and float(measured.group(1)) >= stated, output
 
 

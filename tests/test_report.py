@@ -209,9 +209,12 @@ def check_trained_network(text: str, cfg: dict, architecture: str) -> None:
     assert rows["task score"] == f"{task.score_name} {score:.4g} on 64 unseen trials", rows
     found = ctrnn.mechanisms.task_fixed_points(run, task, conditions=ctrnn.reports._task.report_conditions(task),
                                               trials=32, starts=128, seed=cfg["seed"])
+    cycles = dict(zip(found.cycle_conditions, found.cycles))
     for c, name in enumerate(found.conditions):
-        fps = found.fixed_points[c]
-        assert rows[f"fixed points, {name}"].startswith(f"{int(fps.stable.sum())} stable of {len(fps)}; "), rows
+        fps, said = found.fixed_points[c], rows[f"fixed points, {name}"]
+        assert said.split(";")[0] == f"{int(fps.stable.sum())} stable of {len(fps)}", (said, found.summary())
+        if c in cycles:  # the sine generator's cycle per frequency, its period as the analysis finds it
+            assert said.endswith(f"limit cycle of period {cycles[c].period:.4g}"), (said, cycles[c].period)
 
 
 def check_flipflop(text: str, cfg: dict) -> None:

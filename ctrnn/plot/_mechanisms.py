@@ -53,20 +53,24 @@ def _draw_condition(ax: Any, result: TaskFixedPoints, c: int, project: Callable[
                     label=f"limit cycle, period {cycle.period:.4g}")
     fps = result.fixed_points[c]
     seen: set[str] = set()
+    numbered = len(fps) <= 40  # the tables' #k beside each point, where they stay legible
     for k, kind in enumerate(fps.kinds):
-        head = "stable" if bool(fps.stable[k]) else ("saddle" if kind.startswith("saddle") else kind)
-        color = {"stable": PALETTE[0], "saddle": PALETTE[3]}.get(head, PALETTE[4])
+        head = "stable" if bool(fps.stable[k]) else kind  # saddles by their number of unstable directions
+        color = PALETTE[0] if head == "stable" else PALETTE[3] if kind == "saddle (1 unstable)" else PALETTE[4]
         p = project(fps.points[k])
         ax.plot(p[0], p[1], **(kind_style(kind, color) | {"markersize": 6}), zorder=3,
                 label=None if head in seen else head)
         seen.add(head)
+        if numbered:
+            ax.annotate(f"#{k}", (p[0], p[1]), xytext=(3, 3), textcoords="offset points", fontsize=6,
+                        color="0.3", zorder=4)
     if fps.slow_points.shape[0]:
         s = project(fps.slow_points)
         ax.plot(s[:, 0], s[:, 1], "+", color="0.25", ms=6, zorder=2, label="slow points")
     n_stable = int(fps.stable.sum())
     ax.set_title(f"{result.conditions[c]}: {n_stable} stable, {len(fps) - n_stable} unstable", fontsize=9)
-    if legend:
-        ax.legend(frameon=False, fontsize=7)
+    if legend:  # a framed legend where it covers least, readable over the trajectories
+        ax.legend(loc="best", frameon=True, framealpha=0.85, fontsize=7)
 
 
 def plot_task_fixed_points(result: TaskFixedPoints, *, condition: Any = None, title: str | None = None) -> Figure:

@@ -48,16 +48,25 @@ def plot_fixed_points(fp: FixedPoints, *, trajectory: Any = None, title: str | N
             for b in range(bg.reshape(bg.shape[0], -1, 2).shape[1]):
                 seg = bg.reshape(bg.shape[0], -1, 2)[:, b]
                 ax_p.plot(seg[:, 0], seg[:, 1], color="0.8", lw=0.7, zorder=0)
+        # a few points each get a legend entry; more get their #k beside them and one entry per kind
+        few = len(fp.kinds) <= 8
+        kinds = sorted(set(fp.kinds))
         for k, kind in enumerate(fp.kinds):
             p = project(fp.points[k].cpu())
-            ax_p.plot(p[0], p[1], **kind_style(kind, PALETTE[k % len(PALETTE)]), label=f"#{k} {kind}")
+            color = PALETTE[(k if few else kinds.index(kind)) % len(PALETTE)]
+            ax_p.plot(p[0], p[1], **kind_style(kind, color), label=f"#{k} {kind}" if few else kind)
+            if not few and len(fp.kinds) <= 60:
+                ax_p.annotate(f"#{k}", (float(p[0]), float(p[1])), xytext=(3, 3), textcoords="offset points",
+                              fontsize=6, color="0.3")
         if fp.slow_points.shape[0]:
             s = project(fp.slow_points.cpu())
             ax_p.plot(s[:, 0], s[:, 1], "+", color="0.3", ms=7, label="slow points")
         ax_p.set_xlabel(labels[0]), ax_p.set_ylabel(labels[1])
         ax_p.set_title(f"{len(fp.kinds)} fixed point(s)" + (" over trajectories" if background is not None else ""))
         if fp.kinds or fp.slow_points.shape[0]:
-            ax_p.legend(frameon=False, fontsize=7)
+            handles, names = ax_p.get_legend_handles_labels()
+            unique = dict(zip(names, handles))
+            ax_p.legend(unique.values(), unique.keys(), frameon=True, framealpha=0.85, fontsize=7, loc="best")
         plot_eigenvalues(ax_e, fp.eigenvalues, is_map=fp.is_map)
         ax_e.set_title("Jacobian eigenvalues at the fixed points")
         fig.suptitle(title or fp.metadata.get("system", ""), fontsize=9)

@@ -53,8 +53,14 @@ def plot_training_run(run: TrainingRun, *, title: str | None = None) -> Figure:
             ax.legend(frameon=False)
         ax.set(xlabel="step", ylabel="gradient norm", title="gradient norm (before clipping)")
         ax = axes[1, 1]
-        ax.plot(run.steps, run.learning_rate, color=PALETTE[3], lw=1.0)
-        ax.set(xlabel="step", ylabel="learning rate", title="learning rate")
+        rates = run.learning_rate
+        if len(rates) and bool((rates == rates[0]).all()):  # a flat line says less than its value
+            ax.text(0.5, 0.5, f"constant learning rate {float(rates[0]):g}", ha="center", va="center",
+                    transform=ax.transAxes)
+            ax.set_axis_off()
+        else:
+            ax.plot(run.steps, rates, color=PALETTE[3], lw=1.0)
+            ax.set(xlabel="step", ylabel="learning rate", title="learning rate")
         if tracked:
             ax = axes[0, 2]
             lam, err = run.lyapunov.numpy(), np.nan_to_num(run.lyapunov_stderr.numpy())

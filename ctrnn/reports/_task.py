@@ -97,19 +97,39 @@ def _fixed_point_sections(doc: Report, found: TaskFixedPoints) -> None:
                                  "cycles, over the task trajectories (grey). The plane is the top two principal "
                                  "components of the fixed points and their manifolds; with fewer than 3 points, of "
                                  "the trajectories.")
+    # the output-pattern and saddle columns where some condition holds more than one stable state (a memory); the
+    # cycle column where some condition oscillates
+    multistable = any(int(fps.stable.sum()) > 1 for fps in found.fixed_points)
+    cycle_of = dict(zip(found.cycle_conditions, found.cycles))
     rows = []
     for i, c in enumerate(found.conditions):
         row = compare_topologies({c: found}, condition=i)
-        doc.summarize(f"fixed points, {c}", f"{int(row.n_stable[0])} stable of {len(found.fixed_points[i])}; "
-                      f"{int(row.n_joining[0])} of {int(row.n_saddles[0])} saddles with one unstable direction join "
-                      f"two stable points ({int(row.n_one_flip[0])} one output apart)")
-        rows.append((c, int(row.n_stable[0]), int(row.n_saddles[0]), int(row.n_other_unstable[0]),
-                     int(row.n_slow[0]), f"{int(row.n_patterns[0])} of {2 ** found.readouts[i].shape[-1]}",
-                     "-" if math.isnan(float(row.pattern_error[0])) else f"{float(row.pattern_error[0]):.3f}",
-                     f"{int(row.n_joining[0])} ({int(row.n_one_flip[0])} one output apart)"))
-    doc.add_table(rows, ("condition", "stable", "saddles (1 unstable)", "other unstable", "slow points",
-                         "output patterns of the stable points", "max |y - sign y| at stable points",
-                         "saddles whose branches join two stable points"))
+        said = f"{int(row.n_stable[0])} stable of {len(found.fixed_points[i])}"
+        if multistable:
+            said += (f"; {int(row.n_joining[0])} of {int(row.n_saddles[0])} saddles with one unstable direction join "
+                     f"two stable points ({int(row.n_one_flip[0])} one output apart)")
+        if i in cycle_of:
+            said += (f"; a {'stable' if cycle_of[i].stable else 'unstable'} limit cycle of period "
+                     f"{cycle_of[i].period:.4g}")
+        doc.summarize(f"fixed points, {c}", said)
+        cells: list[Any] = [c, int(row.n_stable[0]), int(row.n_saddles[0]), int(row.n_other_unstable[0]),
+                            int(row.n_slow[0])]
+        if multistable:
+            cells += [f"{int(row.n_patterns[0])} of {2 ** found.readouts[i].shape[-1]}",
+                      "-" if math.isnan(float(row.pattern_error[0])) else f"{float(row.pattern_error[0]):.3f}",
+                      f"{int(row.n_joining[0])} ({int(row.n_one_flip[0])} one output apart)"]
+        if cycle_of:
+            cycle = cycle_of.get(i)
+            cells.append("-" if cycle is None else
+                         f"period {cycle.period:.4g} ({'stable' if cycle.stable else 'unstable'})")
+        rows.append(tuple(cells))
+    header = ["condition", "stable", "saddles (1 unstable)", "other unstable", "slow points"]
+    if multistable:
+        header += ["output patterns of the stable points", "max |y - sign y| at stable points",
+                   "saddles whose branches join two stable points"]
+    if cycle_of:
+        header.append("limit cycle")
+    doc.add_table(rows, tuple(header))
     for i, c in enumerate(found.conditions):
         stable = found.fixed_points[i].stable.nonzero().flatten().tolist()
         if stable and len(stable) <= 16:
@@ -157,18 +177,24 @@ def sine_period(task: Any, condition: str) -> float | None:
     return None
 
 
+#: a condition's slow points form a line where at least this many hold this share of their variance on one
+_LINE_POINTS, _LINE_FRACTION = 10, 0.9
+
+
 def _slow_mode_section(doc: Report, found: TaskFixedPoints, task: Any) -> None:
     duration = float(getattr(task, "dt", 1.0)) * found.states.shape[0]
-    slow = [i for i, modes in enumerate(found.slow) if len(modes) and
-            float(modes.time_constants.median()) >= duration]
+    slow = [i for i, modes in enumerate(found.slow) if len(modes) and (
+        float(modes.time_constants.median()) >= duration or (len(modes) >= _LINE_POINTS and
+                                                             modes.line_fraction >= _LINE_FRACTION))]
     if not slow:
         return
     m = found.inputs.shape[-1]
-    doc.section("Slow modes", f"Conditions whose fixed and slow points have a mode slower than a whole trial "
-                              f"({duration:g} time units): along it the state is held for longer than the task asks, "
-                              "as on a line attractor (approximate, where the points lie on a line). For "
-                              "each point, the slow eigenvalue's left eigenvector l is the selection vector (Mante et "
-                              "al. 2013); |l^T dg/du_j| is how strongly input j moves the state along the line.")
+    doc.section("Slow modes", f"Conditions whose fixed and slow points lie along one line (at least {_LINE_POINTS} "
+                              f"of them, {_LINE_FRACTION:.0%} of their variance on it), or have a mode slower than a "
+                              f"whole trial ({duration:g} time units): along it the state is held, as on a line "
+                              "attractor. For each point, the slow eigenvalue's left eigenvector l is the selection "
+                              "vector (Mante et al. 2013); |l^T dg/du_j| is how strongly input j moves the state "
+                              "along the line.")
     rows = []
     for i in slow:
         modes = found.slow[i]

@@ -115,7 +115,8 @@ class TrainingRun(Result):
         done = int(self.steps[-1]) if len(self.steps) else 0
         score = f"{self.score_name} {self.final_score:.4g}" if len(self.validation_score) else "not validated"
         loss = f"{float(self.loss[-1]):.4g}" if len(self.loss) else "-"
-        return (f"{self.task}: {done} steps ({self.stopped}), training loss {loss}, held-out {score}; "
+        why = "all steps done" if self.stopped == "steps" else f"stopped at the {self.stopped}"
+        return (f"{self.task}: {done} steps ({why}), training loss {loss}, held-out {score}; "
                 f"{self.wall_time:.1f} s")
 
     def respond(self, batch: TaskBatch, x0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
