@@ -8,7 +8,8 @@ with ``ctrnn.train``, committed because training them takes minutes):
 - context-dependent integration (Mante et al. 2013): per context, slow points along a line with one slow mode
   and the rest stable, the relevant input projecting on its left eigenvector more than the irrelevant one;
 
-and the trained-model report of the CLI, with the numbers it states checked against the analysis.
+and the trained-model report of the CLI, with the numbers it states checked against the analysis. (Universality
+across architectures and seeds is in ``test_universality.py``: a file of its own, so that it runs beside these.)
 """
 
 from __future__ import annotations
@@ -87,15 +88,19 @@ def test_a_trained_sine_generator_oscillates_at_each_asked_for_frequency(sine):
         assert float(fps.eigenvalues[centre[0], 0].real) > 0
 
 
-@pytest.mark.xfail(strict=True, reason="the trained networks' unstable foci turn 1.2 to 1.5 times faster than "
-                   "their cycles (strongly nonlinear oscillations, Re(lambda) ~ 0.2); Sussillo & Barak's were within "
-                   "about 10%: not yet reached by any training recipe tried")
-def test_the_focus_turns_at_about_the_cycle_frequency(sine):
+SINE_CONDITIONS = range(len(recipes.sine().frequencies))
+
+
+@pytest.mark.parametrize("c", [pytest.param(c, marks=pytest.mark.xfail(
+    strict=True, reason="at the lowest frequency the focus turns 1.18 times faster than the cycle, though barely "
+    "unstable (Re lambda = 0.0095): not reached by the recipes tried")) if c == 0 else c for c in SINE_CONDITIONS])
+def test_the_focus_turns_at_about_the_cycle_frequency(sine, c):
+    """Sussillo & Barak 2013: the unstable focus inside each cycle turns at about the cycle's frequency (within
+    10%; measured 0.92 to 1.07 times it at the 5 higher frequencies)."""
     task, found = sine
-    for c in found.cycle_conditions:
-        omega = 2 * math.pi * float(task.frequencies[c])
-        lam = found.fixed_points[c].eigenvalues[0, 0]
-        assert abs(float(lam.imag.abs()) / omega - 1) < 0.1, (found.conditions[c], lam, omega)
+    omega = 2 * math.pi * float(task.frequencies[c])
+    lam = found.fixed_points[c].eigenvalues[0, 0]
+    assert abs(float(lam.imag.abs()) / omega - 1) < 0.1, (found.conditions[c], lam, omega)
 
 
 @pytest.fixture(scope="module")
@@ -104,22 +109,32 @@ def context():
     return task, task_fixed_points(trained("context_rate"), task, trials=128, starts=256, seed=0)
 
 
-def test_a_trained_context_integrator_selects_the_relevant_input_per_context(context):
-    """Mante et al. 2013: in each context a mode slower than the trial, the others stable, whose left eigenvector
-    (the selection vector) the relevant evidence input projects on more than the irrelevant one."""
+def test_a_trained_context_integrator_holds_its_evidence_on_a_line_of_slow_points(context):
+    """Mante et al. 2013: per context, slow points along a line, each with one eigenvalue near zero and the rest
+    stable (here the line runs from the saddle between the two choices' attractors along its unstable manifold)."""
     task, found = context
-    motion, colour = 0, 1  # the evidence inputs; 2 and 3 are the context cues
-    duration = task.dt * found.states.shape[0]
+    model = trained("context_rate")
     for c, name in enumerate(found.conditions):
-        fps = found.fixed_points[c]
-        assert int(fps.stable.sum()) >= 1, found.summary()
         modes = found.slow[c]
-        stable = [k for k in range(len(fps)) if bool(fps.stable[k])]  # the fixed points come first in modes.points
-        assert all(float(modes.time_constants[k]) > duration for k in stable), modes.summary()
-        assert all(bool(modes.others_stable[k]) for k in stable)
-        proj = modes.input_projections[stable].abs().mean(0)
+        assert len(modes) >= 10 and modes.line_fraction > 0.9, (name, modes.summary())
+        assert bool(modes.others_stable.all()), (name, modes.summary())
+        # near zero: the slow eigenvalue's rate at most a quarter of the next slowest mode's, at every point
+        # (measured: at most 0.21 of it; the next mode decays at 0.55 or faster)
+        jac = model.system.jacobian(modes.points, found.inputs[c].expand(len(modes), -1)).detach()
+        rates = torch.linalg.eigvals(jac).real.abs().sort(-1).values
+        assert bool((rates[:, 0] <= 0.25 * rates[:, 1]).all()), (name, rates[:, :2])
+        assert torch.allclose(rates[:, 0], modes.eigenvalues.real.abs(), rtol=1e-9)  # the mode slow_modes picked
+
+
+def test_its_slow_mode_selects_the_relevant_input_per_context(context):
+    """Mante et al. 2013: along the line, the relevant evidence input projects on the slow mode's left eigenvector
+    (the selection vector) more strongly than the irrelevant one (measured: 32 and 75 times)."""
+    _, found = context
+    motion, colour = 0, 1  # the evidence inputs; 2 and 3 are the context cues
+    for c, name in enumerate(found.conditions):
+        proj = found.slow[c].mean_projections()
         relevant, irrelevant = (motion, colour) if name == "motion context" else (colour, motion)
-        assert float(proj[relevant]) > 3 * float(proj[irrelevant]), (name, proj)
+        assert float(proj[relevant]) > 10 * float(proj[irrelevant]), (name, proj)
 
 
 def test_the_report_shows_each_contexts_slow_mode_and_its_selection(context):
@@ -133,16 +148,6 @@ def test_the_report_shows_each_contexts_slow_mode_and_its_selection(context):
         modes = found.slow[c]
         assert rows[name][2] == f"{float(modes.time_constants.median()):.3g}", rows[name]
         assert rows[name][4:] == [f"{float(p):.3g}" for p in modes.mean_projections()], rows[name]
-
-
-@pytest.mark.xfail(strict=True, reason="the trained integrator holds its evidence along the slow mode of one stable "
-                   "point per context (time scales 72 and 22 against an 18-unit trial); the search, Newton-polished, "
-                   "converges to that point and finds no line of slow points along the mode (a continuation of the "
-                   "slow manifold along it is still to be written)")
-def test_its_slow_points_lie_along_a_line(context):
-    _, found = context
-    for c in range(len(found.conditions)):
-        assert len(found.slow[c]) >= 10 and found.slow[c].line_fraction > 0.9, found.slow[c].summary()
 
 
 def run(*args):
@@ -169,7 +174,7 @@ def test_the_trained_model_report_states_what_the_analysis_found(tmp_path):
     task = ctrnn.tasks.FlipFlop(3, duration=20, dt=0.2, pulse_probability=0.05)
     found = task_fixed_points(model, task, trials=32, starts=128, seed=0)
     fps = found.fixed_points[0]
-    assert rows["fixed points, zero input"].startswith(f"{int(fps.stable.sum())} stable of {len(fps)}; "), rows
+    assert rows["fixed points, zero input"].split(";")[0] == f"{int(fps.stable.sum())} stable of {len(fps)}", rows
     assert "training curves are not shown" not in text  # training.safetensors beside the model was read
 
 
