@@ -1,7 +1,13 @@
+import os
+
 import numpy as np
 import pytest
 import torch
 from scipy.integrate import solve_ivp
+
+# under pytest-xdist each worker gets its share of the cores (torch would otherwise start a thread per core in each)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
 
 # Reference solves: scipy's DOP853 (order 8) at rtol = atol = 1e-12, tighter than anything asked of ctrnn.
 REF_TOL = 1e-12
