@@ -9,6 +9,18 @@ from scipy.integrate import solve_ivp
 if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
 
+#: the files that take longest (seconds on 2 cores, measured with --durations=0), run first: pytest-xdist hands each
+#: file to one worker in collection order, and a long file handed out last keeps one worker busy after the other
+#: has finished (longest first keeps the two workers' shares even)
+LONGEST_FIRST = ("test_readme.py", "test_trained_mechanisms.py", "test_universality.py", "test_report.py",
+                 "test_output_folders.py", "test_training.py", "test_cli.py", "test_lyapunov.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 # Reference solves: scipy's DOP853 (order 8) at rtol = atol = 1e-12, tighter than anything asked of ctrnn.
 REF_TOL = 1e-12
 

@@ -132,7 +132,10 @@ def check_task_report(output: str, comment: str, folder: Path) -> None:
     for heading in ("Task: flipflop", "Training", "Fixed points per condition"):
         assert f">{heading}</h2>" in text, heading
     assert "task score" in text and "training curves are not shown" not in text
-    assert "branches end on" in text or "0 of 0 saddles" in text  # the saddle graph, or a statement that it is empty
+    # the saddle graph, or a statement that it is empty, or (trained at dt = tau, as here, the flow may hold no stable
+    # point: the README says so) the count of stable points that says there is nothing for a saddle to join
+    assert "branches end on" in text or "0 of 0 saddles" in text or re.search(r"fixed points, zero input</td><td>0 "
+                                                                              r"stable of \d+", text), text[-3000:]
 
 
 #: what each command's comment tells the reader, checked against what the command printed (by its --out)
