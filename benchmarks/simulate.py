@@ -6,6 +6,8 @@ batch 128, t in [0, 20], float32, one thread. Rows:
 - matmul ceiling: ``(B x N) @ (N x N)`` products per second, the cost floor of one right-hand side;
 - ctrnn rk4 (dt = 0.01) and raw torchdiffeq rk4 on the same grid;
 - ctrnn dopri5 (rtol = atol = 1e-6) and raw torchdiffeq dopri5;
+- ctrnn rk4 called plainly (grad mode on, the parameters requiring grad: no graph is recorded unless asked), and
+  with ``grad=True`` (the graph that backpropagation through the solver needs);
 - torchode dopri5 (per-trajectory step sizes), when installed;
 - scipy ``solve_ivp`` (RK45 and DOP853) looped over trajectories (what a user without ctrnn writes),
   timed on a subset and scaled to the full batch.
@@ -142,6 +144,16 @@ def main() -> None:
             t_to, sol = best_of(lambda: solver.solve(problem), args.repeats, sync)
             nfe_to = int(sol.stats["n_f_evals"].max())
             rows.append((f"torchode dopri5 (tol={args.tol:g})", t_to, nfe_to, err(sol.ys[:, -1]), rows[2][1]))
+
+    # what a user's plain call costs: grad mode on (torch's default) and the parameters requiring grad (every model's
+    # default); simulate records no graph unless asked (grad=True), so this is the no_grad row above's time
+    t_plain, traj = best_of(lambda: ctrnn.simulate(net, x0, t, method="rk4", step_size=args.dt), args.repeats, sync)
+    rows.append((f"ctrnn rk4 (dt={args.dt:g}), grad mode on", t_plain, traj.stats.nfe, err(traj.x[-1].detach()),
+                 rows[0][1]))
+    t_graph, traj = best_of(lambda: ctrnn.simulate(net, x0, t, method="rk4", step_size=args.dt, grad=True),
+                            args.repeats, sync)
+    rows.append((f"ctrnn rk4 (dt={args.dt:g}), grad=True", t_graph, traj.stats.nfe, err(traj.x[-1].detach()),
+                 rows[0][1]))
 
     # scipy loop (what a user without ctrnn writes), one trajectory at a time, scaled to the batch
     W32 = W.cpu().numpy().astype(np.float64)

@@ -219,7 +219,7 @@ def prepare_problem(system: System, x0: Any, t: Any, inputs: Any) -> tuple[torch
 def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor | Sequence[float], *,
              inputs: Input | torch.Tensor | Callable | float | None = None, method: str = "dopri5",
              rtol: float = 1e-7, atol: float = 1e-9, step_size: float | None = None, adjoint: bool = False,
-             max_steps: int | None = None, progress: bool = False,
+             max_steps: int | None = None, grad: bool | None = None, progress: bool = False,
              metadata: dict[str, Any] | None = None) -> Trajectory:
     """Solve ``dx/dt = f(t, x, u(t))`` from ``x0`` and return the states on the grid ``t``.
 
@@ -242,6 +242,12 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
             Gradients reach ``x0``, the system's parameters and input tensors as they are when
             ``backward`` runs (so under ``torch.func.functional_call``, call ``backward`` inside it).
         max_steps: bound on adaptive steps between two output times (``None``: torchdiffeq's default).
+        grad: whether the solve records the autograd graph that ``backward`` needs. ``None`` (the default): only
+            when it is asked for by ``x0`` or a tensor of ``inputs`` that requires grad, or by ``adjoint`` (a
+            model's parameters require grad by default, and recording through them alone would make every plain
+            simulation slower and its memory grow with the number of steps); ``True``: record it, so that
+            gradients reach the parameters too (what training does, and a callable input whose tensors require
+            grad needs); ``False``: never. Nothing is recorded under ``torch.no_grad()`` whatever ``grad`` says.
         progress: show a progress bar over model time.
         metadata: extra JSON-able facts to keep with the result (seed, command, ...).
 
@@ -259,6 +265,10 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
             bound), naming the time and the batch elements.
         SolverError: the solver exceeded ``max_steps``.
     """
+    if grad is not None and not isinstance(grad, bool):
+        raise TypeError(f"grad must be True, False or None, got {grad!r}")
+    if adjoint and grad is False:
+        raise ValueError("adjoint=True computes gradients, which grad=False turns off: drop one of them")
     solver = METHODS[method]
     fixed = is_fixed_step(method)
     if fixed:
@@ -309,8 +319,10 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
         kwargs["adjoint_params"] = tuple(system.parameters()) + tuple(extra)
     integrate = torchdiffeq.odeint_adjoint if adjoint else torchdiffeq.odeint
 
+    asked = adjoint or x0.requires_grad or (u is not None and any(p.requires_grad for p in u.tensors()))
+    record = torch.is_grad_enabled() and (grad if grad is not None else asked)
     start = time.perf_counter()
-    with bar:
+    with bar, torch.set_grad_enabled(record):
         try:
             x = integrate(func, x0, t, **kwargs)
         except AssertionError as exc:

@@ -218,11 +218,42 @@ def test_adjoint_parameter_gradients_equal_backprop():
         net = ctrnn.RateRNN(4, n_inputs=1, g=1.5, seed=1, bias=0.1 * torch.ones(4))
         x0 = torch.randn(2, 4, generator=torch.Generator().manual_seed(0))
         traj = ctrnn.simulate(net, x0, torch.linspace(0, 3, 5), inputs=torch.ones(5, 2, 1), rtol=1e-11,
-                              atol=1e-11, adjoint=adjoint)
+                              atol=1e-11, adjoint=adjoint, grad=True)
         (traj.x[-1] ** 2).sum().backward()
         losses[adjoint] = [p.grad for p in (net.W, net.W_in, net.bias)]
     for a, b in zip(losses[False], losses[True]):
         torch.testing.assert_close(a, b, rtol=1e-7, atol=1e-9)  # both converge to the exact gradient at 1e-11
+
+
+def test_a_graph_is_recorded_only_when_asked():
+    """A model's parameters require grad, but a plain solve records no graph (no grad_fn, so no memory per step);
+    x0 or an input that requires grad, adjoint or grad=True do, and the parameter gradient of grad=True is the
+    finite difference of the loss (central, step 1e-6: error O(1e-12) plus rounding 1e-16 / 1e-6)."""
+    net = ctrnn.RateRNN(3, n_inputs=1, g=1.5, seed=2)
+    assert all(p.requires_grad for p in net.parameters())
+    t, x0, u = torch.linspace(0, 2, 5), torch.full((2, 3), 0.3), torch.ones(5, 2, 1)
+    run = lambda **kw: ctrnn.simulate(net, kw.pop("x0", x0), t, inputs=kw.pop("u", u), method="rk4",  # noqa: E731
+                                      step_size=0.05, **kw).x
+    assert run().grad_fn is None and not run().requires_grad
+    assert run(x0=x0.clone().requires_grad_()).grad_fn is not None
+    assert run(u=u.clone().requires_grad_()).grad_fn is not None
+    assert run(grad=False, x0=x0.clone().requires_grad_()).grad_fn is None
+    with torch.no_grad():
+        assert run(grad=True).grad_fn is None
+    torch.testing.assert_close(run(grad=True).detach(), run(), rtol=0, atol=0)  # the same numbers either way
+    (run(grad=True)[-1] ** 2).sum().backward()
+    analytic = float(net.W.grad[0, 1])
+    with torch.no_grad():
+        loss = []
+        for s in (1, -1):
+            net.W[0, 1] += s * 1e-6
+            loss.append(float((run()[-1] ** 2).sum()))
+            net.W[0, 1] -= s * 1e-6
+    assert abs(analytic - (loss[0] - loss[1]) / 2e-6) < 1e-8 * (1 + abs(analytic))
+    with pytest.raises(ValueError, match="adjoint=True computes gradients"):
+        run(adjoint=True, grad=False)
+    with pytest.raises(TypeError, match="grad must be"):
+        run(grad="yes")
 
 
 # -- failures ---------------------------------------------------------------------------------------------

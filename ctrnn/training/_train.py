@@ -210,7 +210,7 @@ class _Forward:
         inputs = torch.cat([batch.inputs, batch.inputs[-1:]])  # sample k holds on [t_k, t_k+1): the last is unused
         fixed = self.method in ("euler", "midpoint", "rk4", "explicit_adams", "implicit_adams")
         traj = simulate(self.model, x0, t, inputs=inputs, method=self.method, rtol=self.rtol, atol=self.atol,
-                        step_size=self.dt if fixed else None, adjoint=self.adjoint)
+                        step_size=self.dt if fixed else None, adjoint=self.adjoint, grad=True)
         return traj.x[1:]
 
     def __call__(self, batch: TaskBatch, x0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
