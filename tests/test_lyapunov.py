@@ -261,30 +261,72 @@ def test_gain_sweep_crosses_zero_near_one(tmp_path):
     assert again.largest[0] == result.spectra[0][0].largest
 
 
-def test_stacked_networks_evaluate_as_each_network_alone():
-    """One batched model for several networks: forward, Jacobian and JVP of every row group equal the
-    network's own (Dale's law, per-unit tau and both input layouts included)."""
-    nets = [ctrnn.RateRNN(6, n_inputs=2, g=g, seed=s, dale=0.5, tau=torch.linspace(1, 2, 6)) for g, s in
+def _stack_families():
+    rate = [ctrnn.RateRNN(6, n_inputs=2, g=g, seed=s, dale=0.5, tau=torch.linspace(1, 2, 6)) for g, s in
             ((0.5, 0), (1.5, 1), (3.0, 2))]
-    stacked = ctrnn.stack_models(nets)
-    x, v = torch.randn(3 * 4, 6), torch.randn(3 * 4, 6, 2)
-    u_rows, u_shared = torch.randn(3 * 4, 2), torch.randn(2)
+    rate_r = [ctrnn.RateRNN(6, n_inputs=2, form="r", activation="softplus", seed=s) for s in range(3)]
+    gen = torch.Generator().manual_seed(0)
+    beer = [ctrnn.systems.BeerCTRNN(torch.randn(6, 6, generator=gen), taus=torch.rand(6, generator=gen) + 0.5,
+                                    biases=torch.randn(6, generator=gen), gains=1.5) for _ in range(3)]
+    return {"rate x-form, Dale, per-unit tau": rate, "rate r-form": rate_r, "Beer": beer}
+
+
+@pytest.mark.parametrize("family", list(_stack_families()))
+@pytest.mark.parametrize("native", [True, False], ids=["native", "vmap"])
+def test_stacked_networks_evaluate_as_each_network_alone(family, native):
+    """One batched model for several networks, through the class's native batched products and through
+    torch.vmap: forward, Jacobian, JVP (one vector and several), leak and the discretized step and tangent of every
+    row group equal the network's own (both input layouts). float32: a batched product sums in another order than
+    a single one, so to a few float32 rounding errors of O(1) values (1e-6)."""
+    nets = _stack_families()[family]
+    stacked = ctrnn.stack_models(nets, native=native)
+    assert stacked.native is native
+    m = nets[0].input_dim
+    gen = torch.Generator().manual_seed(1)
+    x, v = torch.randn(3 * 4, 6, generator=gen), torch.randn(3 * 4, 6, 2, generator=gen)
+    u_rows, u_shared = torch.randn(3 * 4, m, generator=gen), torch.randn(m, generator=gen)
     t = torch.zeros(())
+    parts = [(net, slice(4 * p, 4 * p + 4)) for p, net in enumerate(nets)]
+    each = lambda f: torch.cat([f(n, r) for n, r in parts])  # noqa: E731
+    close = dict(rtol=0, atol=1e-6)
     for u in (None, u_rows, u_shared):
-        parts = [(net, slice(4 * p, 4 * p + 4)) for p, net in enumerate(nets)]
-        own = [u if u is None or u.ndim == 1 else u[rows] for _, rows in parts]
-        torch.testing.assert_close(stacked(t, x, u), torch.cat([n(t, x[r], w) for (n, r), w in zip(parts, own)]),
-                                   rtol=0, atol=1e-14)
-        torch.testing.assert_close(stacked.jvp(x, v, u), torch.cat([n.jvp(x[r], v[r], w) for (n, r), w in
-                                                                    zip(parts, own)]), rtol=0, atol=1e-14)
-        torch.testing.assert_close(stacked.jacobian(x, u), torch.cat([n.jacobian(x[r], w) for (n, r), w in
-                                                                      zip(parts, own)]), rtol=0, atol=1e-14)
-    maps = ctrnn.stack_models([ctrnn.discretize(n, 0.1, scheme="euler") for n in nets])
-    torch.testing.assert_close(maps.step(x), torch.cat([ctrnn.discretize(n, 0.1).step(x[4 * p:4 * p + 4])
-                                                        for p, n in enumerate(nets)]), rtol=0, atol=1e-14)
-    assert maps.dt == pytest.approx(0.1)
+        w = lambda r: u if u is None or u.ndim == 1 else u[r]  # noqa: E731
+        torch.testing.assert_close(stacked(t, x, u), each(lambda n, r: n(t, x[r], w(r))), **close)
+        torch.testing.assert_close(stacked.jvp(x, v, u), each(lambda n, r: n.jvp(x[r], v[r], w(r))), **close)
+        torch.testing.assert_close(stacked.jvp(x, v[..., 0], u), each(lambda n, r: n.jvp(x[r], v[r, ..., 0], w(r))),
+                                   **close)
+        torch.testing.assert_close(stacked.jacobian(x, u), each(lambda n, r: n.jacobian(x[r], w(r))), **close)
+        torch.testing.assert_close(stacked.leak(x, u), each(lambda n, r: torch.broadcast_to(n.leak(x[r], w(r)),
+                                                                                             x[r].shape)), **close)
+    for scheme in ("euler", "rk4"):
+        maps = ctrnn.stack_models([ctrnn.discretize(n, 0.1, scheme=scheme) for n in nets], native=native)
+        assert maps.native is native and maps.dt == pytest.approx(0.1)
+        step, tangent = maps.step_with_tangent(x, v, u_rows)
+        alone = [ctrnn.discretize(n, 0.1, scheme=scheme).step_with_tangent(x[r], v[r], u_rows[r]) for n, r in parts]
+        torch.testing.assert_close(maps.step(x, u_rows), torch.cat([a for a, _ in alone]), **close)
+        torch.testing.assert_close(step, torch.cat([a for a, _ in alone]), **close)
+        torch.testing.assert_close(tangent, torch.cat([b for _, b in alone]), **close)
     with pytest.raises(ValueError, match="does not split over 3 networks"):
         stacked(t, x[:5])
+
+
+def test_native_stacking_is_refused_where_a_class_has_none():
+    """An LSTM has no native stacked path; a subclass of a rate network may change its dynamics, so it does not
+    inherit one either."""
+    with pytest.raises(ValueError, match="LSTMODE has no native stacked path: leave native unset"):
+        ctrnn.stack_models([ctrnn.LSTMODE(3, 0, seed=s) for s in (0, 1)], native=True)
+
+    class Faster(ctrnn.RateRNN):
+        def forward(self, t, x, u=None):
+            return 2 * super().forward(t, x, u)
+
+    nets = [Faster(4, seed=s) for s in (0, 1)]
+    stacked = ctrnn.stack_models(nets)
+    x = torch.randn(4, 4)
+    from ctrnn.discretize import stacks_natively
+
+    assert not stacked.native and not stacks_natively(nets[0])
+    torch.testing.assert_close(stacked(torch.zeros(()), x), torch.cat([nets[0](0, x[:2]), nets[1](0, x[2:])]))
 
 
 def test_stacking_refuses_different_architectures():
@@ -384,9 +426,12 @@ def test_stacked_lstms_step_like_each_lstm_alone():
     nets = [ctrnn.LSTMODE(3, 0, seed=s) for s in (0, 1)]
     x0 = 0.5 * torch.randn(2, 2, 6, generator=torch.Generator().manual_seed(0))
     opts = {"k": 2, "t_transient": 1, "t_total": 3, "dt": 0.5, "method": "euler", "qr_interval": 1}
-    together = ctrnn.lyapunov_spectra(nets, x0, **opts)
+    together = ctrnn.lyapunov_spectra(nets, x0, stack=True, **opts)
     alone = ctrnn.lyapunov_spectra(nets, x0, stack=False, **opts)
     assert together[0].metadata["stacked"] and not alone[0].metadata["stacked"]
+    # by default, one at a time: under vmap one solve is slower than that
+    default = ctrnn.lyapunov_spectra(nets, x0, **opts)
+    assert not default[0].metadata["stacked"] and "no native stacked path" in default[0].metadata["not_stacked"]
     for a, b in zip(together, alone):
         torch.testing.assert_close(a.per_state, b.per_state, rtol=0, atol=1e-13)  # vmap vs loop: rounding
 

@@ -9,6 +9,7 @@ from torch import nn
 
 from .._validation import as_tensor, check_all_positive, check_square, per_unit
 from ._base import System, constructor_arguments
+from ._stacked import per_network
 
 
 class BeerCTRNN(System):
@@ -73,6 +74,26 @@ class BeerCTRNN(System):
 
     def leak(self, y: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         return 1.0 / self.taus
+
+    # the native stacked path (ctrnn.systems._stacked): P networks' tensors stacked along a leading axis, states
+    # (P, B, n); the stacked JVP is this Jacobian times v, as the class's own
+    def stacked_forward(self, T: dict[str, torch.Tensor], y: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+        """``forward`` of ``P`` stacked networks: ``y`` ``(P, B, n)``, ``u`` ``(P, B, n)`` or ``None``."""
+        s = torch.sigmoid(per_network(T["gains"], 3) * (y + per_network(T["biases"], 3)))
+        rhs = torch.bmm(s, T["weights"].mT) - y
+        return (rhs if u is None else rhs + u) / per_network(T["taus"], 3)
+
+    def stacked_leak(self, T: dict[str, torch.Tensor], x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+        """``leak`` of ``P`` stacked networks, broadcast to ``x``'s shape ``(P, B, n)``."""
+        return torch.broadcast_to(1.0 / per_network(T["taus"], 3), x.shape)
+
+    def stacked_jacobian(self, T: dict[str, torch.Tensor], y: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+        """``jacobian`` of ``P`` stacked networks, ``(P, B, n, n)``."""
+        gains = per_network(T["gains"], 3)
+        s = torch.sigmoid(gains * (y + per_network(T["biases"], 3)))
+        eye = torch.eye(self.state_dim, dtype=y.dtype, device=y.device)
+        J = T["weights"][:, None] * (s * (1.0 - s) * gains)[..., None, :] - eye
+        return J / per_network(T["taus"], 4)
 
     def config(self) -> dict[str, Any]:
         return {"weights": self.weights.tolist(), "taus": self.taus.tolist(),

@@ -13,6 +13,7 @@ from .._validation import (as_tensor, check_all_positive, check_count, check_pos
                            per_unit)
 from ._activations import Activation, get_activation
 from ._base import System, constructor_arguments
+from ._stacked import per_network
 
 
 def make_generator(seed: int | torch.Generator | None) -> tuple[torch.Generator, int | None]:
@@ -190,6 +191,48 @@ class RateRNN(System):
 
     def leak(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         return 1.0 / self.tau
+
+    # -- the native stacked path (ctrnn.systems._stacked): the math above on P networks at once, their tensors
+    # stacked along a leading axis (W (P, n, n); tau, bias, sign (P,) or (P, n)) and states (P, B, n): one batched
+    # product per call where torch.vmap would cost milliseconds of set-up per linear layer
+    def _stacked_W(self, T: dict[str, torch.Tensor]) -> torch.Tensor:
+        return T["W"] if self.dale is None else T["W"].abs() * T["sign"][:, None, :]
+
+    def _stacked_drive(self, T: dict[str, torch.Tensor], x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+        a = torch.baddbmm(T["bias"][:, None, :], self.phi(x) if self.form == "x" else x, self._stacked_W(T).mT)
+        return a if u is None else a.baddbmm(u, T["W_in"].mT)
+
+    def stacked_forward(self, T: dict[str, torch.Tensor], x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+        """:meth:`forward` of ``P`` stacked networks: ``x`` ``(P, B, n)``, ``u`` ``(P, B, m)`` or ``None``."""
+        a = self._stacked_drive(T, x, u)
+        return ((a - x) if self.form == "x" else (self.phi(a) - x)) / per_network(T["tau"], 3)
+
+    def stacked_leak(self, T: dict[str, torch.Tensor], x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+        """:meth:`leak` of ``P`` stacked networks, broadcast to ``x``'s shape ``(P, B, n)``."""
+        return torch.broadcast_to(1.0 / per_network(T["tau"], 3), x.shape)
+
+    def stacked_jacobian(self, T: dict[str, torch.Tensor], x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
+        """:meth:`jacobian` of ``P`` stacked networks, ``(P, B, n, n)``."""
+        W = self._stacked_W(T)[:, None]
+        eye = torch.eye(self.state_dim, dtype=x.dtype, device=x.device)
+        if self.form == "x":
+            J = W * self.phi.derivative(x)[..., None, :] - eye
+        else:
+            J = self.phi.derivative(self._stacked_drive(T, x, u))[..., :, None] * W - eye
+        return J / per_network(T["tau"], 4)
+
+    def stacked_jvp(self, T: dict[str, torch.Tensor], x: torch.Tensor, v: torch.Tensor,
+                    u: torch.Tensor | None) -> torch.Tensor:
+        """:meth:`jvp` of ``P`` stacked networks: ``v`` ``(P, B, n)`` or ``(P, B, n, k)``."""
+        W = self._stacked_W(T)
+        many = v.ndim == 4
+        if self.form == "x":
+            d = self.phi.derivative(x)
+            Jv = torch.einsum("pij,pbjk->pbik", W, d[..., None] * v) if many else torch.bmm(d * v, W.mT)
+        else:
+            d = self.phi.derivative(self._stacked_drive(T, x, u))
+            Jv = d[..., None] * torch.einsum("pij,pbjk->pbik", W, v) if many else d * torch.bmm(v, W.mT)
+        return (Jv - v) / per_network(T["tau"], v.ndim)
 
     def fused_rollout(self, x0: torch.Tensor, inputs: torch.Tensor | None, steps: int, dt: float | torch.Tensor,
                       scheme: str) -> torch.Tensor | None:

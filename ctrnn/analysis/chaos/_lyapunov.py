@@ -224,9 +224,10 @@ def lyapunov_spectrum(sys_or_map: System | DiscreteMap, x0: Any, *, k: int | Non
 
 
 def lyapunov_spectra(models: Sequence[System | DiscreteMap], x0: Any, *, seeds: Sequence[int] | None = None,
-                     stack: bool = True, **options: Any) -> list[LyapunovSpectrum]:
+                     stack: bool | None = None, **options: Any) -> list[LyapunovSpectrum]:
     """The spectra of several networks, advanced together in one batched solve when they share an
-    architecture (same class, shapes and settings; e.g. rate networks at different gains or seeds).
+    architecture (same class, shapes and settings; e.g. rate networks at different gains or seeds) that stacks
+    natively (:func:`~ctrnn.discretize.stacks_natively`: rate and Beer networks and their maps).
 
     Arguments:
         models: ``P`` flows or ``P`` maps.
@@ -234,7 +235,10 @@ def lyapunov_spectra(models: Sequence[System | DiscreteMap], x0: Any, *, seeds: 
             ``(n,)`` shared by all.
         seeds: ``P`` seeds for each network's random initial tangent vectors (default: ``options["seed"]``,
             or 0, for all); a network's result does not depend on which others share its solve.
-        stack: ``False`` runs the networks one after another (also the fallback when they cannot be stacked).
+        stack: ``None`` (the default): one solve where the class stacks natively, else one network after
+            another (a solve under ``torch.vmap`` costs milliseconds per step: slower than one at a time);
+            ``True``: one solve for any class that can be stacked (under ``torch.vmap`` where it has no native
+            path); ``False``: one after another. Networks that cannot be stacked always run one after another.
         options: as for :func:`lyapunov_spectrum`.
 
     Returns:
@@ -245,7 +249,7 @@ def lyapunov_spectra(models: Sequence[System | DiscreteMap], x0: Any, *, seeds: 
         DivergenceError: a network blew up; it names the network and its states, and its ``batch_indices``
             count the rows of all networks' initial states in order.
     """
-    from ...discretize._stacked import stack_models
+    from ...discretize._stacked import stack_models, stacks_natively
     from ...systems._stacked import stacking_obstacle
 
     models = list(models)
@@ -257,9 +261,12 @@ def lyapunov_spectra(models: Sequence[System | DiscreteMap], x0: Any, *, seeds: 
     if len(seeds) != P:
         raise ValueError(f"give one seed per model: {P} models, {len(seeds)} seeds")
     states = network_states(x0, P)
-    obstacle = ("stack=False" if not stack else "a single model" if P == 1 else
+    obstacle = ("stack=False" if stack is False else "a single model" if P == 1 else
                 "the networks have different numbers of initial states"
                 if len({s.shape for s in states}) > 1 else stacking_obstacle(models))
+    if obstacle is None and stack is None and not stacks_natively(models[0]):
+        obstacle = (f"{type(models[0]).__name__} has no native stacked path, and under torch.vmap one solve is "
+                    "slower than one network at a time (stack=True runs it so)")
     if obstacle is None:
         stacked = stack_models(models)
         dt, method = options.pop("dt", None), options.pop("method", None)

@@ -103,8 +103,9 @@ def sweep(build: Callable[[float, int], System | DiscreteMap], values: Sequence[
           completed: Mapping[tuple[int, int], LyapunovSpectrum] | None = None, **options: Any) -> Sweep:
     """The Lyapunov spectrum at every parameter value and network seed.
 
-    Networks of one architecture (a gain sweep of a rate network: only ``W`` differs) are advanced
-    ``networks_per_solve`` at a time in one batched solve (:func:`lyapunov_spectra`); others one at a time.
+    Networks of one architecture that stacks natively (a gain sweep of a rate or Beer network: only the weights
+    differ) are advanced ``networks_per_solve`` at a time in one batched solve (:func:`lyapunov_spectra`); others
+    one at a time.
 
     Arguments:
         build: ``build(value, seed)`` returns the model (or map) at that value, e.g.
