@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 import ctrnn
 from cli import app
+from ctrnn.analysis import sample_starts
 from ctrnn.mechanisms import compare_topologies, task_fixed_points
 
 TRAINED = Path(__file__).resolve().parent / "trained"
@@ -53,6 +54,27 @@ def test_a_trained_flip_flop_has_a_stable_point_per_memory(flipflop):
     assert y.shape[0] == 8, (name, found.summary())
     assert {tuple(int(v) for v in row) for row in torch.sign(y).tolist()} == CORNERS
     assert float((y - torch.sign(y)).abs().max()) < 0.15, y
+
+
+def test_float32_finds_the_same_points_once_each(flipflop):
+    """The float32 network's search, from the same starts, finds float64's points, each once: every point is
+    placed to its dtype's rounding (|g| at most 2e-6, the rounding of f's 64-term sums, about sqrt(n) eps; the
+    search's stopping tolerance, 256 eps (1 + |x|), once left two copies of a point 9e-4 apart along a slow
+    direction of a float32 network), and float32's points lie within 1e-4 of float64's (|g| / |lambda| with the
+    slowest |lambda| here above 0.05)."""
+    name, model, found = flipflop
+    flow64 = model.system
+    flow32 = trained(name).float().system
+    starts = sample_starts(found.states[:, :16], 256, noise=0.5, seed=0)
+    u = torch.zeros(flow64.input_dim, dtype=torch.float64)
+    fp64 = ctrnn.find_fixed_points(flow64, starts, inputs=u)
+    fp32 = ctrnn.find_fixed_points(flow32, starts.float(), inputs=u.float())
+    g32 = flow32(torch.zeros(()), fp32.points, u.float().expand(len(fp32), -1)).detach()
+    assert float(g32.abs().max()) <= 2e-6, (name, fp32.summary())
+    assert len(fp32) == len(fp64), (name, fp32.summary(), fp64.summary())
+    gap = (fp32.points.double()[:, None] - fp64.points[None]).abs().amax(-1).amin(-1)
+    assert float(gap.max()) < 1e-4, (name, gap)
+    assert sorted(fp32.kinds) == sorted(fp64.kinds)
 
 
 def test_its_saddles_join_memories_one_bit_apart(flipflop):
@@ -196,3 +218,31 @@ def test_report_task_bad_input(tmp_path):
         assert message in result.output, (args, result.output)
         assert len(result.output.strip().splitlines()) == 1, result.output
         assert not out.exists()
+
+
+def test_report_says_when_the_task_settings_are_defaults(tmp_path):
+    """The task's settings come from the training run's config.toml beside the model file (``--keys`` shows them
+    too); a model file on its own gets the task's defaults, and the report says so, on stderr and in the report,
+    because a network trained otherwise scores as if untrained there."""
+    trained_dir = tmp_path / "t"
+    assert run("train", "--task", "flipflop", "--n", "8", "--set", "task.duration=10", "--set", "task.dt=0.5",
+               "--steps", "2", "--batch-size", "4", "--set", "training.validation_trials=4", "--out", trained_dir,
+               "-q").exit_code == 0
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "model.safetensors").write_bytes((trained_dir / "model.safetensors").read_bytes())
+    keys = run("report", "--keys", "--model-file", trained_dir / "model.safetensors", "--task", "flipflop").output
+    assert "task.duration = 10" in keys and "task.dt = 0.5" in keys, keys
+    keys = run("report", "--keys", "--model-file", alone / "model.safetensors", "--task", "flipflop").output
+    assert "task.duration = 200.0" in keys and "task.dt = 1.0" in keys, keys
+    result = run("report", "--model-file", alone / "model.safetensors", "--task", "flipflop", "--quick",
+                 "--out", tmp_path / "r", "-q")
+    assert result.exit_code == 0, result.output
+    said = ("task flipflop at its default settings (no config.toml beside model.safetensors): if the model was "
+            "trained with others, give them with --set task.KEY=VALUE")
+    assert f"warning: {said}" in result.output, result.output
+    assert summary_rows((tmp_path / "r" / "report.html").read_text(encoding="utf-8"))["task settings"].startswith(said)
+    # given settings, or the training run's own, need no warning
+    given = run("report", "--model-file", alone / "model.safetensors", "--task", "flipflop", "--set",
+                "task.duration=10", "--set", "task.dt=0.5", "--quick", "--out", tmp_path / "r2", "-q")
+    assert given.exit_code == 0 and "warning" not in given.output, given.output

@@ -129,7 +129,9 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         x_init: ``(K, n)`` starts (e.g. from :func:`fixed_point_starts`).
         inputs: constant input ``(m,)`` (fixed points as a function of input).
         max_iter: Levenberg-Marquardt iterations.
-        tol: a point is fixed when ``|g| <= tol * (1 + |x|)``. Default from the state's dtype:
+        tol: a point is fixed when ``|g| <= tol * (1 + |x|)`` and, after Newton polishing, the Newton step that
+            remains is within ``unique_tol * (1 + |x|)`` (its place is known better than two points are told
+            apart: not so on a nearly flat region, whose points are slow points). Default from the state's dtype:
             ``max(1e-12, 256 eps)`` (``eps = torch.finfo(dtype).eps``): ``1e-12`` in float64, ``3.1e-5`` in
             float32, whose Newton iterates stall at a few eps times the size of ``f``'s terms.
         slow_tol: a non-fixed local minimum with ``|g| <= slow_tol`` is reported as a slow point.
@@ -171,8 +173,8 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     tol = max(1e-12, 256 * eps) if tol is None else tol
     unique_tol = max(1e-6, math.sqrt(eps)) if unique_tol is None else unique_tol
     kind_tol = max(1e-9, math.sqrt(tol))
-    search = dict(max_iter=max_iter, tol=tol, slow_tol=slow_tol, max_norm=max_norm, patience=patience,
-                  progress=progress)
+    search = dict(max_iter=max_iter, tol=tol, slow_tol=slow_tol, unique_tol=unique_tol, max_norm=max_norm,
+                  patience=patience, progress=progress)
     with torch.no_grad():
         points, res, slow_points, slow_speeds, n_div, n_conv = _search(sys_or_map, is_map, x, u, **search)
         points, res = _unique(points, res, unique_tol)
@@ -240,7 +242,7 @@ def check_search_size(k: int, n: int, refine: int, *, starts: str = "x_init", ro
 
 
 def _search(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | None, *, max_iter: int, tol: float,
-            slow_tol: float, max_norm: float, patience: int, progress: bool = False,
+            slow_tol: float, unique_tol: float, max_norm: float, patience: int, progress: bool = False,
             label: str = "fixed points") -> tuple[torch.Tensor, ...]:
     """Levenberg-Marquardt from every start of ``x`` ``(K, n)`` (modified in place); returns the converged
     iterates and their speeds, the slow ones and theirs (duplicates not merged), and the counts of starts that
@@ -250,11 +252,12 @@ def _search(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | No
                "give fewer starts")
     with ProgressBar(label, x.shape[0], unit="starts done", enabled=progress) as bar:
         return _levenberg_marquardt(sys_or_map, is_map, x, u, max_iter=max_iter, tol=tol, slow_tol=slow_tol,
-                                    max_norm=max_norm, patience=patience, bar=bar)
+                                    unique_tol=unique_tol, max_norm=max_norm, patience=patience, bar=bar)
 
 
 def _levenberg_marquardt(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | None, *, max_iter: int,
-                         tol: float, slow_tol: float, max_norm: float, patience: int, bar: ProgressBar) -> tuple[torch.Tensor, ...]:
+                         tol: float, slow_tol: float, unique_tol: float, max_norm: float, patience: int,
+                         bar: ProgressBar) -> tuple[torch.Tensor, ...]:
     K = x.shape[0]
     x = x.clone()
     # nearly undamped at first: Gauss-Newton (= Newton for this square system) converges quadratically
@@ -299,10 +302,44 @@ def _levenberg_marquardt(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torc
         damping[active] = torch.where(better, da / 10, da * 10).clamp(1e-15, 1e15)
         stalled[active] = torch.where(q_t < 0.999 * qa, 0, stalled[active] + 1)
     finite = torch.isfinite(x).all(-1) & (x.abs().amax(-1) <= max_norm) & torch.isfinite(q)
-    speed = g.abs().norm(dim=-1)
     fixed = finite & (g.abs().amax(-1) <= tol * (1 + x.abs().amax(-1)))
+    if bool(fixed.any()):
+        x[fixed], g[fixed], newton_step = _polish(sys_or_map, is_map, x[fixed], g[fixed], u)
+        # a point whose remaining Newton step is longer than the distance that tells two points apart is not
+        # placed well enough to be one: a small |g| on a nearly flat region (a saturated GRU's float32 |g| of
+        # 3e-4 passes 256 eps (1 + |x|), with a Newton step of order 1), reported as a slow point instead
+        placed = newton_step <= unique_tol * (1 + x[fixed].abs().amax(-1))
+        fixed[fixed.clone()] = placed
+    speed = g.abs().norm(dim=-1)
     slow = finite & ~fixed & (speed <= slow_tol)
     return x[fixed], speed[fixed], x[slow], speed[slow], int((~finite).sum()), int(fixed.sum())
+
+
+def _polish(sys_or_map: Any, is_map: bool, x: torch.Tensor, g: torch.Tensor, u: torch.Tensor | None,
+            iterations: int = 4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Newton steps on accepted points ``(K, n)`` (residuals ``g``), each kept only where it lowers ``|g|``;
+    returns the points, their residuals and the length (max norm) of the Newton step that remains at each
+    (``inf`` where the Jacobian is singular).
+
+    A start stops as soon as ``|g|`` is under the tolerance, which in float32 (``256 eps``) leaves a point off
+    by up to ``|g| / |lambda|`` along a slow direction: more than the de-duplication distance, so one point could
+    be reported twice. From there Newton converges quadratically, to the dtype's rounding in a step or two."""
+    for i in range(iterations + 1):
+        _, J = residual_and_jacobian(sys_or_map, is_map, x, u)
+        sol, info = torch.linalg.solve_ex(J, -g[..., None])
+        ok = (info == 0) & torch.isfinite(sol).all(dim=(-2, -1))
+        step = torch.where(ok[:, None], sol[..., 0], 0.0)
+        length = torch.where(ok, step.abs().amax(-1).real, torch.inf)
+        if i == iterations:
+            break
+        trial = x + step
+        g_t = residual(sys_or_map, is_map, trial, u)
+        better = torch.isfinite(g_t).all(-1) & (g_t.abs().norm(dim=-1) < g.abs().norm(dim=-1))
+        if not bool(better.any()):
+            break
+        x = torch.where(better[:, None], trial, x)
+        g = torch.where(better[:, None], g_t, g)
+    return x, g, length
 
 
 def _spectrum(sys_or_map: Any, is_map: bool, points: torch.Tensor, u: torch.Tensor | None,
