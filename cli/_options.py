@@ -213,8 +213,9 @@ def shared_options(*flags: Any, config: bool = True, defaults: dict[str, Any] | 
     (without ``--config`` when ``config`` is false). Typer sees the flags, then the verb's own parameters, then
     the shared options; the flags given reach the verb as ``opts.flags``, which ``opts.resolve`` applies.
     ``defaults`` (the verb's config defaults) puts each flag's default in ``--help`` and answers ``--keys``
-    (a verb without them handles ``opts.keys`` itself); ``resolver(opts)``, where given, resolves the config
-    ``--keys`` prints (a verb whose defaults depend on the options, as ``train``'s model inputs on the task)."""
+    (a verb without them handles ``opts.keys`` itself); ``resolver(opts, ...)``, where given, resolves the config
+    ``--keys`` prints (a verb whose defaults depend on the options, as ``train``'s model inputs on the task), with
+    those of the verb's own arguments it names (``report``'s ``model_file``: the task its training run used)."""
     keys = {key.dotted.replace(".", "__"): (kind, key) for kind in (*flags, *_SHARED_FLAGS)
             for key in kind.__metadata__ if isinstance(key, Key)}
     if defaults is not None:
@@ -240,7 +241,11 @@ def shared_options(*flags: Any, config: bool = True, defaults: dict[str, Any] | 
                           flags={key.dotted: value for key, value in given.items()},
                           converts={key.dotted: key for key in given if key.convert is not None})
             if opts.keys and defaults is not None:
-                print_keys(resolver(opts) if resolver is not None else opts.resolve(defaults))
+                if resolver is None:
+                    print_keys(opts.resolve(defaults))
+                else:  # with the verb's own arguments the resolver takes (report's model file: its training config)
+                    own_args = {k: kwargs[k] for k in inspect.signature(resolver).parameters if k in kwargs}
+                    print_keys(resolver(opts, **own_args))
                 return None
             from ctrnn import show_progress  # torch loads only when a verb runs
 

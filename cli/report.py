@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +41,37 @@ def _stored_task(model_file: Path | None, name: str | None) -> dict[str, Any]:
     Raises:
         ValueError: no task name given and none beside the model file.
     """
+    stored = _training_task(model_file)
+    if stored is not None and (name is None or stored["name"] == name):
+        return stored
+    if name is None:
+        raise ValueError("name the task the model was trained on with --task NAME (see `ctrnn tasks`)")
+    return {"name": name}
+
+
+def _training_task(model_file: Path | None) -> dict[str, Any] | None:
+    """The ``[task]`` of the training run's ``config.toml`` beside ``model_file``, if there is one."""
     from ctrnn.config import read_toml
 
     beside = Path(model_file).with_name("config.toml") if model_file is not None else None
     stored = read_toml(beside).get("task") if beside is not None and beside.is_file() else None
-    if isinstance(stored, dict) and "name" in stored and (name is None or stored["name"] == name):
-        return dict(stored)
-    if name is None:
-        raise ValueError("name the task the model was trained on with --task NAME (see `ctrnn tasks`)")
-    return {"name": name}
+    return dict(stored) if isinstance(stored, dict) and "name" in stored else None
+
+
+def _defaults_notice(opts: Shared, model_file: Path, task_name: str) -> str | None:
+    """What to tell the user when the task's settings are its defaults, not the training run's (no config.toml
+    of that task beside the model file, and none given): a network trained otherwise scores as if untrained."""
+    stored = _training_task(model_file)
+    if stored is not None and stored["name"] == task_name:
+        return None
+    asked = {k for k in opts.flags if k.startswith("task.")} | {s.split("=", 1)[0].strip() for s in opts.sets or []
+                                                                 if s.strip().startswith("task.")}
+    if asked - {"task.name"}:
+        return None
+    where = (f"its config.toml is of task {stored['name']!r}" if stored is not None else
+             f"no config.toml beside {Path(model_file).name}")
+    return (f"task {task_name} at its default settings ({where}): if the model was trained with others, give them "
+            f"with --set task.KEY=VALUE (`--keys` lists them)")
 
 
 def _resolve(opts: Shared, model_file: Path | None = None) -> dict[str, Any]:
@@ -70,12 +93,13 @@ def report(opts: Shared, model_file: ModelFileOpt = None, quick: QuickOpt = Fals
     folder = opts.folder("report")
     cfg = _resolve(opts, model_file)  # records the file, not the defaults
     spec = cfg["report"]
-    task = training = None
+    task = training = notice = None
     if "task" in cfg:
         if model_file is None:
             raise ValueError("--task reports a trained model: give its file with --model-file (the model.safetensors "
                              "that `ctrnn train` writes)")
         task = build_task(cfg)
+        notice = _defaults_notice(opts, model_file, cfg["task"]["name"])
     system, x0 = build_model_and_states(cfg, spec["batch"], spec["x0_scale"])
     if task is not None:
         from ctrnn.reports import check_task_model
@@ -87,10 +111,12 @@ def report(opts: Shared, model_file: ModelFileOpt = None, quick: QuickOpt = Fals
         beside = Path(model_file).with_name("training.safetensors")
         training = _training_run(beside, system)
     folder.create(cfg)
+    if notice:  # before the long work, and whatever --quiet says: the score below depends on it
+        print(f"warning: {notice}", file=sys.stderr, flush=True)
     html = folder.file("report.html")
     ctrnn.report(system, html, x0=x0, inputs=constant_input(spec["input"], system), seed=cfg["seed"], quick=quick,
                  t_end=spec["t_end"] or None, command=command_line(), config=cfg, pdf=pdf, task=task,
-                 training=training, log=folder.log)
+                 training=training, log=folder.log, task_note=notice)
     if pdf:
         folder.file("report.pdf")
     folder.finish(f"report: {html}" + (f" and {folder.path / 'report.pdf'}" if pdf else ""))

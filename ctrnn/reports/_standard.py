@@ -22,7 +22,7 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
            batch: int | None = None, x0_scale: float = 1.0, settings: SurveySettings | None = None,
            command: str | None = None, config: dict[str, Any] | None = None, pdf: bool = False,
            task: Any = None, training: Any = None, log: Callable[[str], None] | None = None,
-           progress: bool = False) -> Report:
+           progress: bool = False, task_note: str | None = None) -> Report:
     """Survey a flow or a map end to end and (when ``path`` is given) write its report.
 
     Sections, each where it applies: summary; model card; trajectories; phase portrait (2-D flows: vector
@@ -48,6 +48,8 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
         pdf: also print a PDF beside the HTML (needs Chromium or Chrome).
         task: the task ``model`` was trained on (then ``model`` must be a trained :class:`~ctrnn.TaskModel` or
             :class:`~ctrnn.TaskMap`). training: its :class:`~ctrnn.TrainingRun`, for the curves.
+        task_note: a caveat on the task's settings for the task section and the summary (e.g. that they are the
+            task's defaults, not necessarily those the model was trained with).
         log: called with a line as each analysis starts.
         progress: show the survey's progress bars (also shown inside :func:`~ctrnn.show_progress`).
 
@@ -69,7 +71,7 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
     doc = render(found, model, title=title, seed=seed, command=command, config=config, quick=quick)
     if task is not None:
         doc.mechanisms = add_task_sections(doc, model, task, training=training, seed=seed, quick=quick, log=log,
-                                           progress=progress)
+                                           progress=progress, task_note=task_note)
     if path is not None:
         doc.write(path, pdf=pdf)
     return doc

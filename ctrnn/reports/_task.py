@@ -29,7 +29,7 @@ def report_conditions(task: Any, limit: int = MAX_CONDITIONS) -> list[str] | Non
 
 def add_task_sections(doc: Report, model: TaskModel | TaskMap, task: Any, *, training: TrainingRun | None = None,
                       seed: int = 0, quick: bool = False, log: Callable[[str], None] | None = None,
-                      progress: bool = False) -> TaskFixedPoints:
+                      progress: bool = False, task_note: str | None = None) -> TaskFixedPoints:
     """Append the task sections to ``doc`` and return the analysis behind them.
 
     Arguments:
@@ -37,6 +37,8 @@ def add_task_sections(doc: Report, model: TaskModel | TaskMap, task: Any, *, tra
         training: its :class:`~ctrnn.TrainingRun` (curves; trials run the way it trained), or ``None``.
         seed: the example trials and the fixed-point starts. quick: fewer trials and starts.
         log: called with a line as each part starts. progress: show progress bars.
+        task_note: a caveat on the task's settings, shown first in the task section and in the summary (the
+            CLI's, when they are the task's defaults rather than the training run's).
 
     Returns:
         the :class:`~ctrnn.mechanisms.TaskFixedPoints` the sections show.
@@ -57,6 +59,9 @@ def add_task_sections(doc: Report, model: TaskModel | TaskMap, task: Any, *, tra
     doc.summarize("task score", f"{score_name} {score:.4g} on {trials} unseen trials")
     doc.section(f"Task: {name}", f"{getattr(task, 'description', '')}. The trained network's {score_name} on {trials} "
                                  f"trials it never saw: {score:.4g}.")
+    if task_note:
+        doc.summarize("task settings", task_note)
+        doc.add_text(f"Task settings: {task_note}.", note=True)
     doc.add_figure(batch.plot(outputs=outputs.detach(), trials=4), "Example trials: inputs above; below, the "
                    "network's outputs (solid) against the targets (dashed) where they count.")
 
