@@ -169,6 +169,7 @@ def test_slow_manifold_of_a_fast_slow_field_is_the_closed_form_curve(dtype, as_m
     arc = torch.tensor(line.metadata["arc"], dtype=torch.float64)
     assert float(arc[0]) == pytest.approx(-0.5, rel=0.02) and float(arc[-1]) == pytest.approx(1.0, rel=0.02)
     assert bool((arc.diff() > 0).all()) and bool((x.diff() > 0).all())  # in order along the curve
+    assert line.metadata["ends"] == ["reached the extent"] * 2
     # each point's slow mode is the field's: -eps (the map's 1 - 0.1 eps), the fast one stable
     slow = 1 - 0.1 * EPS if as_map else -EPS
     assert torch.allclose(line.eigenvalues.real.double(), torch.full((11,), slow, dtype=torch.float64),
@@ -177,6 +178,28 @@ def test_slow_manifold_of_a_fast_slow_field_is_the_closed_form_curve(dtype, as_m
     # the motion there: f = (-eps x, -2 eps x^2 / (1 - eps)), so |f| = eps |x| sqrt(1 + (2 x / (1 - eps))^2)
     expected = EPS * x.abs() * torch.sqrt(1 + (2 * x / (1 - EPS)) ** 2) * (0.1 if as_map else 1.0)
     assert torch.allclose(line.speeds.double(), expected, atol=tol)
+
+
+def test_slow_manifold_halves_its_steps_where_the_curve_bends_and_says_why_an_arm_ended():
+    """One step for 4 state units of a parabola: the corrector's chord would be 4.5 times the predictor, so the step
+    is halved until it is not; every point is still on the closed-form curve and the arm ends at its extent (the
+    chords' sum). With one corrector iteration it cannot return to the curve at any step: the arm ends at once and
+    says so."""
+    field = ctrnn.VectorField(lambda t, x, u: fast_slow(x), state_dim=2)
+    zero = torch.zeros(2, dtype=torch.float64)
+    line = ctrnn.slow_manifold(field, zero, extent=(0.0, 4.0), steps=1)
+    x, y = line.points[:, 0], line.points[:, 1]
+    assert len(line) > 2 and line.metadata["ends"] == ["reached the extent"] * 2
+    assert float((y - x**2 * (1 + EPS) / (1 - EPS)).abs().max()) < 1e-7  # the corrector's sqrt(eps) (1 + |x|)
+    chords = line.points.diff(dim=0).norm(dim=-1)
+    # the last step is the rest of the extent along the predictor; its chord a little longer on the bend
+    assert 4.0 <= line.metadata["arc"][-1] < 4.01
+    assert line.metadata["arc"][-1] == pytest.approx(float(chords.sum()), rel=1e-12)
+    stuck = ctrnn.slow_manifold(field, zero, extent=1.0, steps=4, max_iter=1)
+    assert len(stuck) == 1 and stuck.metadata["start"] == 0
+    for end in stuck.metadata["ends"]:
+        assert end.startswith("the corrector did not converge in 1 iteration(s) at arc length 0, with steps down to "
+                              "0.00781"), end  # 0.25 / 2^5
 
 
 def test_slow_manifold_of_a_linear_flow_is_its_slow_eigenvector():

@@ -158,22 +158,26 @@ def slow_manifold(sys_or_map: System | DiscreteMap, point: Any, *, extent: float
     and left eigenvectors at ``x`` (itself, not the start's: the curve may bend). It agrees with the invariant slow
     manifold to first order in the ratio of the slow to the fast rates, and holds every fixed point on it.
     Each step moves ``extent / steps`` along the last point's slow direction (a predictor), then returns to the
-    manifold by Gauss-Newton iterations (a corrector) with the step's length held.
+    manifold by Gauss-Newton iterations (a corrector) with the step's length held; where the corrector fails, the
+    step is halved (down to 1/32 of it) and grows back after a success.
 
     Arguments:
         sys_or_map: a flow or a map.
         point: ``(n,)`` where to start: a fixed or slow point whose slow mode is real.
-        extent: how far to follow the curve, in state units along it: one number for both directions, or
-            ``(back, forward)`` (forward is the start's ``r``, with its largest component made positive).
+        extent: how far to follow the curve, in state units along it (the sum of the chords between its points;
+            each arm ends at the first point at or past it): one number for both directions, or ``(back,
+            forward)`` (forward is the start's ``r``, with its largest component made positive).
         inputs: the constant input ``(m,)`` held (default zero).
         steps: points per direction.
         tol: the corrector's tolerance on ``|(I - r l^T) g|`` (default ``sqrt(eps) (1 + max |x|)`` of the dtype).
         max_iter: corrector iterations per point.
 
     Returns:
-        :class:`SlowModes` at the points in order along the curve (``2 steps + 1`` of them, fewer where the curve
-        ended: the corrector no longer converged or the slow mode turned complex); ``metadata["arc"]`` is each
-        point's signed distance from the start along the curve, ``metadata["start"]`` the start's index.
+        :class:`SlowModes` at the points in order along the curve (``2 steps + 1`` of them; more where steps were
+        halved, fewer where an arm ended early: the corrector failed even at the shortest step, or the slow mode
+        turned complex); ``metadata["arc"]`` is each point's signed distance from the start along the curve,
+        ``metadata["start"]`` the start's index, ``metadata["ends"]`` why the backward and the forward arm ended,
+        in words (``"reached the extent"``, or what failed and where).
 
     Raises:
         TypeError: not a flow or a map. ValueError: a point of the wrong shape, an input of the wrong size, a bad
@@ -200,12 +204,13 @@ def slow_manifold(sys_or_map: System | DiscreteMap, point: Any, *, extent: float
         r0 = mode[0] * torch.sign(mode[0][mode[0].abs().argmax()])
         arms = []
         for sign, length in ((-1.0, back), (1.0, forward)):
-            arms.append(_follow(sys_or_map, is_map, x0, sign * r0, u, float(length) / steps, steps, tol, max_iter))
-    (back_points, back_arc), (fwd_points, fwd_arc) = arms
+            arms.append(_follow(sys_or_map, is_map, x0, sign * r0, u, float(length), float(length) / steps, tol,
+                                max_iter))
+    (back_points, back_arc, back_why), (fwd_points, fwd_arc, fwd_why) = arms
     points = torch.cat([back_points.flip(0), x0[None], fwd_points])
     arc = torch.cat([-back_arc.flip(0), x0.new_zeros(1), fwd_arc])
     found = slow_modes(sys_or_map, points, inputs=u)
-    found.metadata.update(arc=arc.tolist(), start=int(back_points.shape[0]))
+    found.metadata.update(arc=arc.tolist(), start=int(back_points.shape[0]), ends=[back_why, fwd_why])
     return found
 
 
@@ -218,45 +223,64 @@ def _real_mode(system: Any, is_map: bool, x: torch.Tensor, u: torch.Tensor | Non
     return right[0].real.to(x.dtype), left[0].real.to(x.dtype)
 
 
+#: how many times a step may be halved where the corrector fails (a bend, a fast change of the slow mode)
+_HALVINGS = 5
+
+
 def _follow(system: Any, is_map: bool, start: torch.Tensor, direction: torch.Tensor, u: torch.Tensor | None,
-            h: float, steps: int, tol: float, max_iter: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``steps`` points along the slow manifold from ``start``, each ``h`` on from the last along its slow
-    direction (``direction`` at the start); stops early where the corrector fails. Returns the points ``(k, n)``
-    and their arc lengths ``(k,)``."""
+            extent: float, h: float, tol: float, max_iter: int) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """Points along the slow manifold from ``start`` for ``extent`` along it, each ``h`` on from the last along
+    its slow direction (``direction`` at the start), or a half, a quarter, ... of ``h`` (at most ``_HALVINGS``
+    times) where the corrector fails at the full step. Returns the points ``(k, n)``, their arc lengths ``(k,)``
+    and why the arm ended, in words."""
     points, arcs = [], []
-    x, d, travelled = start, direction, 0.0
-    if h == 0:
-        return start.new_zeros(0, start.shape[0]), start.new_zeros(0)
+    x, d, travelled, length = start, direction, 0.0, h
     eye = torch.eye(start.shape[0], dtype=start.dtype, device=start.device)
-    for _ in range(steps):
-        anchor, y = x, x + h * d
-        converged, r = False, d
-        for _ in range(max_iter):
-            mode = _real_mode(system, is_map, y, u)
-            if mode is None:
+    why = "reached the extent"
+    while extent - travelled > 1e-9 * h:
+        step = min(length, extent - travelled)
+        y, r, failure = _correct(system, is_map, x, d, step, u, tol, max_iter, eye)
+        if failure is None and float((y - x).norm()) > 2 * step:  # the curve turns within the step: too long
+            failure = "the curve turned within a step"
+        if failure is not None:
+            if length <= h / 2 ** _HALVINGS:
+                why = f"{failure} at arc length {travelled:.4g}, with steps down to {length:.3g}"
                 break
-            r, l = mode
-            r, l = (r, l) if float(r @ d) >= 0 else (-r, -l)
-            g, J = residual_and_jacobian(system, is_map, y[None], None if u is None else u[None])
-            project = eye - torch.outer(r, l)
-            off = project @ g[0]
-            if float(off.abs().max()) <= tol:
-                converged = True
-                break
-            # Gauss-Newton on (I - r l^T) g = 0 with d^T (y - anchor) = h held (the projector's own change along
-            # the way is left out: it multiplies g, which is small on a slow manifold)
-            lhs = torch.cat([project @ J[0], d[None]])
-            rhs = torch.cat([off, (d @ (y - anchor) - h)[None]])
-            y = y - torch.linalg.lstsq(lhs, rhs[:, None]).solution[:, 0]
-        if not converged:
-            break
-        travelled += float((y - anchor).norm())
+            length /= 2
+            continue
+        travelled += float((y - x).norm())
         points.append(y)
         arcs.append(travelled)
-        x, d = y, r
+        x, d, length = y, r, min(h, 2 * length)
     if not points:
-        return start.new_zeros(0, start.shape[0]), start.new_zeros(0)
-    return torch.stack(points), torch.tensor(arcs, dtype=start.dtype, device=start.device)
+        return start.new_zeros(0, start.shape[0]), start.new_zeros(0), why
+    return torch.stack(points), torch.tensor(arcs, dtype=start.dtype, device=start.device), why
+
+
+def _correct(system: Any, is_map: bool, anchor: torch.Tensor, d: torch.Tensor, h: float, u: torch.Tensor | None,
+             tol: float, max_iter: int, eye: torch.Tensor) -> tuple[Any, Any, str | None]:
+    """From ``anchor + h d`` (the predictor) back onto the manifold with ``d^T (y - anchor) = h`` held: the point
+    and its slow direction, or ``None, None`` and what failed."""
+    y = anchor + h * d
+    for _ in range(max_iter):
+        mode = _real_mode(system, is_map, y, u)
+        if mode is None:
+            return None, None, "the slow mode turned complex"
+        r, l = mode
+        r, l = (r, l) if float(r @ d) >= 0 else (-r, -l)
+        g, J = residual_and_jacobian(system, is_map, y[None], None if u is None else u[None])
+        project = eye - torch.outer(r, l)
+        off = project @ g[0]
+        if float(off.abs().max()) <= tol:
+            return y, r, None
+        # Gauss-Newton on (I - r l^T) g = 0 with d^T (y - anchor) = h held (the projector's own change along
+        # the way is left out: it multiplies g, which is small on a slow manifold)
+        lhs = torch.cat([project @ J[0], d[None]])
+        rhs = torch.cat([off, (d @ (y - anchor) - h)[None]])
+        y = y - torch.linalg.lstsq(lhs, rhs[:, None]).solution[:, 0]
+        if not bool(torch.isfinite(y).all()):
+            break
+    return None, None, f"the corrector did not converge in {max_iter} iteration(s)"
 
 
 def _slowest(jac: torch.Tensor, is_map: bool) -> tuple[torch.Tensor, ...]:
