@@ -145,6 +145,10 @@ def read_header(path: str | os.PathLike) -> Header:
         if size < 8:
             raise ValueError(f"{where} (truncated: {size} bytes, fewer than the 8 that give the header's length)")
         length = int.from_bytes(f.read(8), "little")
+        if length > MAX_HEADER_BYTES and 8 + length > size:  # most likely another kind of file altogether
+            raise ValueError(f"cannot read {path}: not a .safetensors file (its first 8 bytes, read as the header's "
+                             f"length, claim {length} bytes: more than the whole file's {size} and than "
+                             f"ctrnn.io.MAX_HEADER_BYTES, {MAX_HEADER_BYTES})")
         if length > MAX_HEADER_BYTES:  # checked before reading: the length is the file's own claim
             raise ValueError(f"{where} (its header claims {length} bytes, more than the {MAX_HEADER_BYTES} of "
                              "ctrnn.io.MAX_HEADER_BYTES)")

@@ -165,7 +165,8 @@ def model_file_section(path: str | Path) -> dict[str, Any]:
     header = read_header(path)  # the header only: the tensors are read, and checked, when the model is built
     kind, meta = header.kind, header.meta
     if kind not in ("model", "map"):
-        raise ValueError(f"{path} holds a {kind} result, not a model or a map; give a model.safetensors or "
+        what = meta.get("class") if isinstance(meta.get("class"), str) else kind.replace("_", " ")
+        raise ValueError(f"{path} holds a {what} result, not a model or a map; give a model.safetensors or "
                          "map.safetensors")
     if kind == "map" and meta.get("class") == "LinearMap":  # a linear map holds matrices, no model
         cls_name, config = "", {}
