@@ -147,7 +147,8 @@ def test_fused_rollout_equals_the_schemes_step(form, scheme):
 
 def test_resume_after_interruption_is_bit_identical(tmp_path):
     """Stopped after step 25 (its last checkpoint at step 20), resumed: the model, the curves and the tracked
-    dynamics equal an uninterrupted run's bit for bit (a cosine schedule and tracking included)."""
+    dynamics equal an uninterrupted run's bit for bit (a cosine schedule and tracking included; the gradient rate
+    to LAPACK's reproducibility)."""
     net = ctrnn.RateRNN(10, n_inputs=2, seed=0, tau=2.0)
     options = dict(steps=40, batch_size=8, lr=1e-2, seed=5, validate_every=10, track_every=20, checkpoint_every=10,
                    schedule="cosine")
@@ -160,8 +161,11 @@ def test_resume_after_interruption_is_bit_identical(tmp_path):
     resumed = ctrnn.train(net, Hold(), path=tmp_path / "b", resume=True, **options)
     a, b = full.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    for field in ("loss", "grad_norm", "learning_rate", "validation_score", "lyapunov", "gradient_rate"):
+    for field in ("loss", "grad_norm", "learning_rate", "validation_score", "lyapunov"):
         assert torch.equal(getattr(full, field), getattr(resumed, field)), field
+    # the gradient rate's fit runs LAPACK (svdvals, lstsq): MKL's results may differ in the last bits with the
+    # buffers' alignment and the threads it takes under load (seen once in the full suite), not with the run
+    torch.testing.assert_close(resumed.gradient_rate, full.gradient_rate, rtol=1e-6, atol=0)
 
 
 def test_resume_refuses_another_run_naming_what_differs(tmp_path):
