@@ -1,10 +1,12 @@
-"""Parallel associative scan against sequential rollout for a diagonal (LRU-style) SSM, in one run.
+"""Chunked and associative scans against the sequential rollout for a diagonal (LRU-style) SSM, in one run.
 
 Problem (issue defaults): complex diagonal SSM, n = 64 states, batch 32, one input channel, ZOH with
-dt = 1, sequence lengths T = 1k ... 16k. Rows per T: sequential ``rollout`` (T small kernels), the
-``scan`` (ceil(log2 T) rounds over the whole sequence), their ratio, and each against the
-memory-bound floor: one fused multiply-add over the whole ``(T, batch, n)`` state, the least work any
-evaluation does. The crossover is the shortest T from which the scan wins.
+dt = 1, sequence lengths T = 1k ... 16k. Rows per T: the sequential ``rollout`` (T small kernels), the
+default ``scan`` (the chunked scan: two passes of about sqrt(T) steps over all chunks at once, the
+associative scan between chunks), the associative scan alone (``scan(chunk=1)``: ceil(log2 T) rounds over
+the whole sequence), the rollout's time over each, and the scan against the memory-bound floor: one fused
+multiply-add over the whole ``(T, batch, n)`` state, the least work any evaluation does. The crossover is
+the shortest T from which the scan wins.
 
 Usage: ``python benchmarks/scan.py [--n 64] [--batch 32] [--lengths 1024 2048 ...] [--threads 2]
 [--dtype complex64] [--device cpu]``
@@ -54,8 +56,8 @@ def main() -> None:
     dmap.Abar, dmap.Bbar = dmap.Abar.to(cdtype), dmap.Bbar.to(cdtype)
     print(f"diagonal SSM n={args.n}, batch={args.batch}, {args.dtype}, {args.threads} thread(s), {dev}, "
           f"torch {torch.__version__}")
-    print(f"{'T':>6s} {'rollout (ms)':>13s} {'scan (ms)':>10s} {'rollout/scan':>13s} "
-          f"{'floor (ms)':>11s} {'scan/floor':>11s} {'max |diff|':>11s}")
+    print(f"{'T':>6s} {'rollout (ms)':>13s} {'scan (ms)':>10s} {'assoc. (ms)':>12s} {'rollout/scan':>13s} "
+          f"{'rollout/assoc.':>15s} {'floor (ms)':>11s} {'scan/floor':>11s} {'max |diff|':>11s}")
     ratios: list[tuple[int, float]] = []
     gen = torch.Generator().manual_seed(1)
     with torch.no_grad():
@@ -66,11 +68,14 @@ def main() -> None:
             A = dmap.Abar.expand(T, args.batch, args.n)
             t_seq = best_time(lambda: dmap.rollout(x0, u), sync, args.repeats)
             t_par = best_time(lambda: dmap.scan(x0, u), sync, args.repeats)
+            t_assoc = best_time(lambda: dmap.scan(x0, u, chunk=1), sync, args.repeats)
             t_floor = best_time(lambda: torch.addcmul(state, A, state), sync, args.repeats)
-            diff = float((dmap.rollout(x0, u) - dmap.scan(x0, u)).abs().max())
+            reference = dmap.rollout(x0, u)
+            diff = max(float((reference - dmap.scan(x0, u, chunk=chunk)).abs().max()) for chunk in (None, 1))
             ratio = t_seq / t_par
             ratios.append((T, ratio))
-            print(f"{T:6d} {1e3 * t_seq:13.1f} {1e3 * t_par:10.1f} {ratio:12.2f}x {1e3 * t_floor:11.2f} "
+            print(f"{T:6d} {1e3 * t_seq:13.1f} {1e3 * t_par:10.1f} {1e3 * t_assoc:12.1f} {ratio:12.2f}x "
+                  f"{t_seq / t_assoc:14.2f}x {1e3 * t_floor:11.2f} "
                   f"{t_par / t_floor:10.1f}x {diff:11.2e}")
     # the crossover: the shortest length from which the scan wins at every longer length measured
     losing = [T for T, r in ratios if r <= 1.0]

@@ -7,7 +7,7 @@ import torch
 from .._errors import locate_divergence
 from ..systems._selective import SelectiveSSM
 from ._base import DiscreteMap
-from ._linear import associative_scan, phi1
+from ._linear import chunked_scan, phi1
 
 SELECTIVE_SCHEMES = ("mamba", "zoh")
 
@@ -47,7 +47,7 @@ def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: tor
         D: ``(d,)`` skip connection, or ``None``.
         scheme: ``mamba`` or ``zoh``.
         x0: initial state ``(batch, d, N)`` (zero if ``None``).
-        parallel: evaluate by the associative scan (``True``) or sequentially.
+        parallel: evaluate by the chunked scan (:func:`~ctrnn.discretize.chunked_scan`, ``True``) or sequentially.
         return_state: also return the last state ``(batch, d, N)``.
 
     Returns:
@@ -64,15 +64,12 @@ def selective_scan(u: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, B: tor
                              f"N = {A.shape[1]}, got {tuple(M.shape)}")
     Abar, bu = _transition(delta, A, B, u, scheme, selective=B.ndim == 3)  # (batch, L, d, N)
     Abar, bu = Abar.movedim(1, 0), bu.movedim(1, 0)  # time-major
-    if x0 is not None:
-        bu = bu.clone()
-        bu[0] = bu[0] + Abar[0] * x0
     if parallel:
-        states = associative_scan(Abar, bu, diagonal=True)
+        states = chunked_scan(Abar, bu, diagonal=True, x0=x0)
     else:
         # per-step tensors by unbind and one stack (not [k] reads and writes, whose backward is O(T) each)
         steps = []
-        x = torch.zeros_like(bu[0])
+        x = torch.zeros_like(bu[0]) if x0 is None else x0.to(bu.dtype)
         for Abar_k, bu_k in zip(Abar.unbind(0), bu.unbind(0)):
             x = Abar_k * x + bu_k
             steps.append(x)
@@ -111,16 +108,15 @@ class SelectiveMap(DiscreteMap):
         return self.system.output(x, u)
 
     def scan(self, x0: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-        """The states ``x_1 .. x_T`` ``(T, *batch, d * N)`` by the parallel associative scan."""
+        """The states ``x_1 .. x_T`` ``(T, *batch, d * N)`` by the chunked scan (:func:`~ctrnn.discretize.chunked_scan`)."""
         s = self.system
         if inputs.ndim < 2 or inputs.shape[-1] != s.input_dim:
             raise ValueError(f"inputs must have shape (T, *batch, {s.input_dim}), got {tuple(inputs.shape)}")
         batch = torch.broadcast_shapes(x0.shape[:-1], inputs.shape[1:-1])
         Abar, bu = self._parts(inputs, inputs.shape[:-1])  # (T, *batch, d, N)
         X0 = x0.reshape(*x0.shape[:-1], s.channels, s.n_state)
-        bu = bu.expand(inputs.shape[0], *batch, s.channels, s.n_state).clone()
-        bu[0] = bu[0] + Abar[0] * X0
-        states = associative_scan(Abar.expand_as(bu), bu, diagonal=True)
+        bu = bu.expand(inputs.shape[0], *batch, s.channels, s.n_state)
+        states = chunked_scan(Abar.expand_as(bu), bu, diagonal=True, x0=X0)
         out = states.reshape(inputs.shape[0], *batch, s.state_dim)
         error = locate_divergence(out.detach(), torch.arange(1, out.shape[0] + 1), what="selective scan (time in steps)")
         if error is not None:
