@@ -4,13 +4,14 @@ Two problems, both float64, held input zero:
 
 - ``random``: dx/dt = -x + W tanh(x), N = 128, g = 1.5 (chaotic), 1024 starts sampled from trajectories with
   noise 0.5.
-- ``trained``: a 3-bit flip-flop rate network (Sussillo & Barak 2013), N = 64, trained here with
+- ``trained``: a 3-bit flip-flop rate network (Sussillo & Barak 2013), N = 128, trained here with
   ``ctrnn.train`` through its Euler map at dt = 0.2 tau (``FlipFlop(3, duration=40, dt=0.2,
-  pulse_probability=0.02)``; 1500 Adam steps, batch 32, lr 1e-2 cosine: the ``flipflop_rate`` recipe of
-  ``tests/trained/train.py`` with 1500 steps for its 1000, which end at a held-out accuracy of 0.9889; N = 128 at
-  this dt ends at 0.913, 0.945 and 0.919 after 1000, 1500 and 2000 steps); 1024 starts from its task trajectories
-  on 64 unseen trials (``sample_starts``, noise 0.5). Its stable points should read out near the corners
-  (+-1, +-1, +-1).
+  pulse_probability=0.02)``; 1500 Adam steps, batch 32, lr 5e-3 cosine: the ``flipflop_rate`` recipe of
+  ``tests/trained/train.py`` at twice its size, with 1500 steps for its 1000 and half its lr 1e-2, at which N = 128
+  ended at held-out accuracies of only 0.913, 0.945 and 0.919 after 1000, 1500 and 2000 steps; at lr 5e-3, 0.9894,
+  at 3e-3, 0.9844; ``--trained-n 64 --trained-lr 1e-2`` is the recipe's own size); 1024 starts from its task
+  trajectories on 64 unseen trials (``sample_starts``, noise 0.5). Its stable points should read out near the
+  corners (+-1, +-1, +-1).
 
 Methods, all from the same starts:
 
@@ -45,7 +46,7 @@ network), how many of the method's points ctrnn (the default row) also found, ho
 the method missed, and the time ratio to ctrnn. Times include each method's de-duplication and eigenvalues.
 
 Measured on an AMD EPYC (2 cores, shared with other work), torch 2.13 CPU, 1 thread (``--threads 1``, all defaults;
-about 5.5 minutes in all).
+about 5.5 minutes in all; the trained network alone, with its training, about 5 minutes).
 
 Random network (scipy on 256 of the 1024 starts, its time scaled by 4):
 
@@ -60,27 +61,27 @@ Random network (scipy on 256 of the 1024 starts, its time scaled by 4):
   iterations (median final q 5.9e-12, 10% of the starts above 9.5e-5) and missed 2 of the saddles; CtD's brought
   no start below q = 1e-12 in 10000 iterations (median 2.2e-5; 361 below 1e-5).
 
-Trained flip-flop (held-out accuracy 0.9919 after 1500 steps, trained in 53 s; scipy on all 1024 starts):
+Trained flip-flop, N = 128 (held-out accuracy 0.9901 after 1500 steps, trained in 103 s; scipy on all 1024 starts):
 
   method                                    time (s) converged distinct stable  corner shared   new missed  / ctrnn
-  ctrnn find_fixed_points                       0.81      1024       27      8   0.082     27     0      0     1.0x
-  ctrnn, refine=1 (1915 starts)                 1.33      1915       27      8   0.082     27     0      0     1.6x
-  Adam on q, FixedPointFinder                   4.64      1023       27      8   0.082     27     0      0     5.7x
-  Adam on q, CtD (lr 0.01)                     22.87         0        0      0       -      0     0     27    28.1x
-  scipy.optimize.root loop                      1.16      1024       27      8   0.082     27     0      0     1.4x
+  ctrnn find_fixed_points                       6.82      1024       27      8   0.094     27     0      0     1.0x
+  ctrnn, refine=1 (1915 starts)                13.41      1915       27      8   0.094     27     0      0     2.0x
+  Adam on q, FixedPointFinder                   6.51      1018       27      8   0.094     27     0      0     1.0x
+  Adam on q, CtD (lr 0.01)                     48.80         0        0      0       -      0     0     27     7.2x
+  scipy.optimize.root loop                      3.89      1024       27      8   0.094     27     0      0     0.6x
 
-  ctrnn's 27 points: 8 stable, one at each corner (readouts within 0.082), 12 saddles with one unstable direction,
-  each reading out near the middle of one of the cube's 12 edges (two bits within 0.07 of +-1, the third within
-  0.11 of 0), and 7 with more. Every start converges, and from the same starts FixedPointFinder's Adam (stopped at
-  its tolerances after 1899 iterations; median final q 3.4e-27, 1023 starts below 1e-12) and the scipy loop find
-  the same 27 points, the Adam 5.7 times slower and the scipy loop 1.4 times; refine=1's 891 starts of its own find
-  no others. CtD's Adam (the mean q over 1024 starts, torch's eps 1e-8, a constant lr) brings no start below
-  q = 1e-12 in 10000 iterations (median 4.2e-6; 631 below 1e-5). On this clean network the methods differ in time,
-  not in the points found; at these sub-second times the ratios vary between runs (another run of the same
-  network: 1.5x, 5.0x, 23.7x and 1.3x).
+  ctrnn's 27 points: 8 stable, one at each corner (readouts within 0.094), 12 saddles with one unstable direction
+  and 7 with more. Every start converges, and from the same starts FixedPointFinder's Adam (stopped at its
+  tolerances after 1145 iterations; 1018 starts below q = 1e-12) and the scipy loop find the same 27 points;
+  refine=1's 891 starts of its own find no others. CtD's Adam brings no start below q = 1e-12 in 10000 iterations
+  (median 1.4e-5; 465 below 1e-5). At N = 128 ctrnn's batched search is as fast as FixedPointFinder's Adam and
+  slower than the scipy loop (0.6x; at N = 64 it was 1.4x faster than the loop and 5.7x faster than the Adam).
+  Each of its Levenberg-Marquardt iterations forms and solves a dense 128 x 128 system per start, where hybr
+  updates its Jacobian by rank-one Broyden steps; issue 16's 30x over the loop (item 1: the structured Jacobian,
+  Newton-Krylov through the JVP) is not done yet.
 
-Usage: ``python benchmarks/fixed_points.py [--problem random|trained|both] [--n 128] [--g 1.5] [--trained-n 64]
-[--train-steps 1500] [--starts 1024] [--noise 0.5] [--scipy-starts 256] [--trained-scipy-starts 1024]
+Usage: ``python benchmarks/fixed_points.py [--problem random|trained|both] [--n 128] [--g 1.5] [--trained-n 128]
+[--trained-lr 5e-3] [--train-steps 1500] [--starts 1024] [--noise 0.5] [--scipy-starts 256] [--trained-scipy-starts 1024]
 [--adam-iters 5000] [--ctd-iters 10000] [--ctd-lr 1e-2] [--threads 1]`` (``--adam-iters 0`` / ``--ctd-iters 0`` skip
 those methods)
 """
@@ -430,13 +431,14 @@ def random_problem(args) -> None:
 def trained_problem(args) -> None:
     from ctrnn.training._train import trial_generator
 
-    # the flipflop_rate recipe of tests/trained/train.py (N = 64; 1500 steps by default, 1000 there): dt = 0.2 tau,
+    # the flipflop_rate recipe of tests/trained/train.py (N = 64 and lr 1e-2 there; 1500 steps by default, 1000
+    # there): dt = 0.2 tau,
     # so that the trained flow (analysed here) holds the bits in fixed points (at dt = tau the trained Euler map may
     # hold them on period-2 orbits of the map)
     task = ctrnn.tasks.FlipFlop(3, duration=40, dt=0.2, pulse_probability=0.02)
     t0 = time.perf_counter()
     run = ctrnn.train(ctrnn.RateRNN(args.trained_n, n_inputs=3, seed=0).double(), task, steps=args.train_steps,
-                      batch_size=32, lr=1e-2, schedule="cosine", seed=0, validate_every=100)
+                      batch_size=32, lr=args.trained_lr, schedule="cosine", seed=0, validate_every=100)
     train_time = time.perf_counter() - t0
     batch = task.sample(64, trial_generator(0, "examples"))
     states, _ = run.respond(batch)
@@ -459,7 +461,8 @@ def main() -> None:
     p.add_argument("--problem", choices=("random", "trained", "both"), default="both")
     p.add_argument("--n", type=int, default=128, help="random network size")
     p.add_argument("--g", type=float, default=1.5, help="random network gain")
-    p.add_argument("--trained-n", type=int, default=64, help="flip-flop network size")
+    p.add_argument("--trained-n", type=int, default=128, help="flip-flop network size")
+    p.add_argument("--trained-lr", type=float, default=5e-3, help="flip-flop learning rate (1e-2 at N = 64)")
     p.add_argument("--train-steps", type=int, default=1500)
     p.add_argument("--starts", type=int, default=1024)
     p.add_argument("--noise", type=float, default=0.5, help="start noise (FixedPointFinder's example uses 0.5)")
