@@ -4,7 +4,8 @@ Problem (defaults from REFERENCES.md): a random rate network ``dx/dt = -x + W ta
 batch 128, t in [0, 20], float32, one thread. Rows:
 
 - matmul ceiling: ``(B x N) @ (N x N)`` products per second, the cost floor of one right-hand side;
-- ctrnn rk4 (dt = 0.01) and raw torchdiffeq rk4 on the same grid;
+- ctrnn rk4 (dt = 0.01; its fused fixed-grid loop), the same call with ``fused=False`` (torchdiffeq's loop) and raw
+  torchdiffeq rk4 on the same grid;
 - ctrnn dopri5 (rtol = atol = 1e-6) and raw torchdiffeq dopri5;
 - ctrnn rk4 called plainly (grad mode on, the parameters requiring grad: no graph is recorded unless asked), and
   with ``grad=True`` (the graph that backpropagation through the solver needs);
@@ -122,15 +123,20 @@ def main() -> None:
         for method, kw in (("rk4", {"options": {"step_size": args.dt}}), ("dopri5", {"rtol": args.tol, "atol": args.tol})):
             counter["nfe"] = 0
             ckw = {"step_size": args.dt} if method == "rk4" else {"rtol": args.tol, "atol": args.tol}
-            (t_raw, x_raw), (t_ct, traj) = best_of_interleaved(
-                [lambda: torchdiffeq.odeint(counted, x0, t, method=method, **kw),
-                 lambda: ctrnn.simulate(net, x0, t, method=method, **ckw)], args.repeats, sync)
+            runs = [lambda: torchdiffeq.odeint(counted, x0, t, method=method, **kw),
+                    lambda: ctrnn.simulate(net, x0, t, method=method, **ckw)]
+            if method == "rk4":  # the same call in torchdiffeq's fixed-grid loop instead of the fused one
+                runs.append(lambda: ctrnn.simulate(net, x0, t, method=method, fused=False, **ckw))
+            (t_raw, x_raw), (t_ct, traj), *unfused = best_of_interleaved(runs, args.repeats, sync)
             counter["nfe"] = 0
             torchdiffeq.odeint(counted, x0, t, method=method, **kw)
             nfe_raw = counter["nfe"]
             label = f"dt={args.dt:g}" if method == "rk4" else f"tol={args.tol:g}"
             rows.append((f"torchdiffeq {method} ({label})", t_raw, nfe_raw, err(x_raw[-1]), t_raw))
             rows.append((f"ctrnn {method} ({label})", t_ct, traj.stats.nfe, err(traj.x[-1]), t_raw))
+            for t_unfused, traj_unfused in unfused:
+                rows.append((f"ctrnn {method} ({label}), fused=False", t_unfused, traj_unfused.stats.nfe,
+                             err(traj_unfused.x[-1]), t_raw))
 
         try:
             import torchode as to
@@ -143,7 +149,7 @@ def main() -> None:
             problem = to.InitialValueProblem(y0=x0, t_eval=t_eval)
             t_to, sol = best_of(lambda: solver.solve(problem), args.repeats, sync)
             nfe_to = int(sol.stats["n_f_evals"].max())
-            rows.append((f"torchode dopri5 (tol={args.tol:g})", t_to, nfe_to, err(sol.ys[:, -1]), rows[2][1]))
+            rows.append((f"torchode dopri5 (tol={args.tol:g})", t_to, nfe_to, err(sol.ys[:, -1]), rows[3][1]))
 
     # what a user's plain call costs: grad mode on (torch's default) and the parameters requiring grad (every model's
     # default); simulate records no graph unless asked (grad=True), so this is the no_grad row above's time

@@ -16,6 +16,7 @@ from torchdiffeq._impl.odeint import SOLVERS  # the solver table: tells fixed-gr
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
 from ._errors import DivergenceError, SolverError, locate_divergence
+from ._fused import FUSED_METHODS, fused_fixed_grid
 from ._progress import ProgressBar
 from ._registry import Registry
 from ._results import Result, plot_result
@@ -111,6 +112,7 @@ class _Dynamics(nn.Module):
         self.last_x: torch.Tensor | None = None
         # torchdiffeq warns about callbacks a solver does not support, so attach only the valid ones
         valid = solver.valid_callbacks()
+        self.on_step = self._on_step
         if "callback_step" in valid:
             self.callback_step = self._on_step
         if "callback_accept_step" in valid:
@@ -219,8 +221,8 @@ def prepare_problem(system: System, x0: Any, t: Any, inputs: Any) -> tuple[torch
 def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor | Sequence[float], *,
              inputs: Input | torch.Tensor | Callable | float | None = None, method: str = "dopri5",
              rtol: float = 1e-7, atol: float = 1e-9, step_size: float | None = None, adjoint: bool = False,
-             max_steps: int | None = None, grad: bool | None = None, progress: bool = False,
-             metadata: dict[str, Any] | None = None) -> Trajectory:
+             max_steps: int | None = None, grad: bool | None = None, fused: bool | None = None,
+             progress: bool = False, metadata: dict[str, Any] | None = None) -> Trajectory:
     """Solve ``dx/dt = f(t, x, u(t))`` from ``x0`` and return the states on the grid ``t``.
 
     Arguments:
@@ -248,6 +250,10 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
             simulation slower and its memory grow with the number of steps); ``True``: record it, so that
             gradients reach the parameters too (what training does, and a callable input whose tensors require
             grad needs); ``False``: never. Nothing is recorded under ``torch.no_grad()`` whatever ``grad`` says.
+        fused: run ``euler``, ``midpoint`` and ``rk4`` in ctrnn's fused fixed-grid loop (in-place stages, the
+            output preallocated; equal to torchdiffeq's loop to rounding). ``None`` (the default): wherever it
+            applies, that is without ``adjoint`` and without a recorded graph; ``False``: torchdiffeq's loop
+            always; ``True``: the fused loop, or a ``ValueError`` saying why it does not apply.
         progress: show a progress bar over model time.
         metadata: extra JSON-able facts to keep with the result (seed, command, ...).
 
@@ -256,7 +262,7 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
 
     Raises:
         TypeError: ``system`` is not a ``System``.
-        ValueError: wrong shapes, non-finite or non-increasing ``t``, non-finite ``x0`` or one with an empty
+        ValueError: ``fused=True`` where the fused loop does not apply; wrong shapes, non-finite or non-increasing ``t``, non-finite ``x0`` or one with an empty
             batch, complex ``x0`` for a real system, a dtype other than float32 / float64 (complex64 / complex128),
             unknown ``method``, non-positive tolerances or ``step_size``, inputs that do not cover ``t``, a
             trajectory or fixed-step grid above the size limit (:data:`~ctrnn.MAX_ELEMENTS`,
@@ -321,12 +327,22 @@ def simulate(system: System, x0: torch.Tensor | Sequence[float], t: torch.Tensor
 
     asked = adjoint or x0.requires_grad or (u is not None and any(p.requires_grad for p in u.tensors()))
     record = torch.is_grad_enabled() and (grad if grad is not None else asked)
+    obstacle = (f"method {method!r} is not one of {sorted(FUSED_METHODS)}" if method not in FUSED_METHODS
+                else "adjoint=True integrates in torchdiffeq" if adjoint
+                else "an autograd graph is recorded (grad=True, or x0 or an input requires grad)" if record
+                else None)
+    if fused and obstacle is not None:
+        raise ValueError(f"fused=True does not apply: {obstacle}; leave fused unset")
     start = time.perf_counter()
     with bar, torch.set_grad_enabled(record):
-        try:
-            x = integrate(func, x0, t, **kwargs)
-        except AssertionError as exc:
-            raise _solver_failure(exc, func, system, u, max_steps) from None
+        if obstacle is None and fused is not False:
+            x = fused_fixed_grid(func, x0, t, _fixed_grid(t, step_size, breaks), method, perturb=breaks is not None,
+                                 on_step=func.on_step)
+        else:
+            try:
+                x = integrate(func, x0, t, **kwargs)
+            except AssertionError as exc:
+                raise _solver_failure(exc, func, system, u, max_steps) from None
     if x.is_cuda:
         torch.cuda.synchronize(x.device)
     wall = time.perf_counter() - start

@@ -105,8 +105,9 @@ def test_linear_flow_matches_expm(method):
 
 @pytest.mark.parametrize("method,kwargs,atol", [
     ("dopri5", {"rtol": TOL, "atol": TOL}, 1e-7),  # ~100 steps x 1e-10 x |x| ~ 3 x growth
-    # rk4 with h = 0.01 on a system with rates ~1: global error ~ h^4 = 1e-8, up to a constant
+    # rk4 with h = 0.01 on a system with rates ~1: global error ~ h^4 = 1e-8, up to a constant; both loops
     ("rk4", {"step_size": 0.01}, 1e-7),
+    ("rk4", {"step_size": 0.01, "fused": False}, 1e-7),
 ])
 def test_piecewise_constant_input_matches_lsim_zoh(method, kwargs, atol):
     """Samples on the grid are held (zero-order hold), exactly as scipy.signal.lsim(interp=False);
@@ -124,17 +125,56 @@ def test_piecewise_constant_input_matches_lsim_zoh(method, kwargs, atol):
     np.testing.assert_allclose(traj.x.numpy(), x_ref, rtol=0, atol=atol)
 
 
+@pytest.mark.parametrize("fused", [None, False], ids=["fused", "torchdiffeq"])
 @pytest.mark.parametrize("method,order", [("euler", 1), ("midpoint", 2), ("rk4", 4)])
-def test_fixed_step_methods_converge_at_their_order(method, order):
+def test_fixed_step_methods_converge_at_their_order(method, order, fused):
     net = ctrnn.RateRNN(6, g=1.2, seed=2)
     x0 = torch.randn(2, 6, generator=torch.Generator().manual_seed(0))
     t = np.linspace(0, 2.0, 3)
     with torch.no_grad():
         ref = ctrnn.simulate(net, x0, t, rtol=1e-13, atol=1e-13).x[-1]  # error ~1e-13, below rk4's smallest
         hs = [0.1, 0.05, 0.025, 0.0125]
-        errs = [float((ctrnn.simulate(net, x0, t, method=method, step_size=h).x[-1] - ref).abs().max()) for h in hs]
+        errs = [float((ctrnn.simulate(net, x0, t, method=method, step_size=h, fused=fused).x[-1] - ref).abs().max())
+                for h in hs]
     slope = np.polyfit(np.log(hs), np.log(errs), 1)[0]
     assert abs(slope - order) < 0.15, (slope, errs)  # asymptotic regime: measured order within 0.15
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_the_fused_loop_equals_torchdiffeqs_to_rounding(dtype, tol):
+    """euler, midpoint and rk4 (torchdiffeq's is Kutta's 3/8 rule) in the fused loop against torchdiffeq's own
+    fixed-grid loop: output times only, substeps, held inputs (breakpoints, with torchdiffeq's time perturbation),
+    a complex state and a user's VectorField; the same evaluations and steps. A stable network (g = 0.9) over
+    t <= 2: per-step rounding differences (a few ulps, dt / 3 rounded once) stay near eps, hence tol."""
+    net = ctrnn.RateRNN(32, g=0.9, seed=0, n_inputs=2).to(dtype)
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.randn(5, 32, generator=g, dtype=dtype)
+    t = torch.linspace(0, 2, 11, dtype=dtype)
+    u = torch.randn(11, 5, 2, generator=g, dtype=dtype)
+    A = torch.complex(-torch.rand(3, generator=g, dtype=dtype), torch.randn(3, generator=g, dtype=dtype))
+    spiral = ctrnn.VectorField(lambda s, x, v: A * x + torch.sin(s), 3)  # reads t: the stage times matter
+    z0 = torch.randn(2, 3, generator=g, dtype=dtype).to(A.dtype)
+    for method in ("euler", "midpoint", "rk4"):
+        for system, start, options in ((net, x0, {}), (net, x0, {"step_size": 0.03}), (net, x0, {"inputs": u}),
+                                       (net, x0, {"inputs": u, "step_size": 0.07}), (spiral, z0, {"step_size": 0.05})):
+            fast = ctrnn.simulate(system, start, t, method=method, **options)
+            plain = ctrnn.simulate(system, start, t, method=method, fused=False, **options)
+            torch.testing.assert_close(fast.x, plain.x, rtol=tol, atol=tol)
+            assert (fast.stats.nfe, fast.stats.n_steps) == (plain.stats.nfe, plain.stats.n_steps)
+
+
+def test_fused_true_says_why_it_does_not_apply():
+    net = ctrnn.RateRNN(4, seed=0)
+    x0, t = torch.zeros(4), torch.linspace(0, 1, 3)
+    with pytest.raises(ValueError, match="method 'dopri5' is not one of"):
+        ctrnn.simulate(net, x0, t, fused=True)
+    with pytest.raises(ValueError, match="adjoint=True integrates in torchdiffeq"):
+        ctrnn.simulate(net, x0, t, method="rk4", adjoint=True, fused=True)
+    with pytest.raises(ValueError, match="an autograd graph is recorded"):
+        ctrnn.simulate(net, x0, t, method="rk4", grad=True, fused=True)
+    # a recorded graph runs in torchdiffeq's loop and differentiates
+    x = ctrnn.simulate(net, x0.requires_grad_(), t, method="rk4").x
+    assert x.requires_grad
 
 
 def test_solver_stats_and_fixed_grid():
@@ -240,7 +280,10 @@ def test_a_graph_is_recorded_only_when_asked():
     assert run(grad=False, x0=x0.clone().requires_grad_()).grad_fn is None
     with torch.no_grad():
         assert run(grad=True).grad_fn is None
-    torch.testing.assert_close(run(grad=True).detach(), run(), rtol=0, atol=0)  # the same numbers either way
+    # the same numbers either way: a recorded solve runs in torchdiffeq's loop, bit for bit the unfused plain one,
+    # and the fused loop to rounding (float64, |x| < 2, 40 steps)
+    torch.testing.assert_close(run(grad=True).detach(), run(fused=False), rtol=0, atol=0)
+    torch.testing.assert_close(run(grad=True).detach(), run(), rtol=0, atol=1e-14)
     (run(grad=True)[-1] ** 2).sum().backward()
     analytic = float(net.W.grad[0, 1])
     with torch.no_grad():
