@@ -169,12 +169,15 @@ class RateRNN(System):
     def jacobian(self, x: torch.Tensor, u: torch.Tensor | None = None,
                  t: torch.Tensor | float = 0.0) -> torch.Tensor:
         W = self.W_eff
-        eye = torch.eye(self.state_dim, dtype=x.dtype, device=x.device)
+        # one pass over the (*batch, n, n) result, then its diagonal: (W / tau) D - diag(1 / tau), not
+        # (W D - I) / tau (three passes: the batch of Jacobians is the memory-bound part of a fixed-point search)
+        rate = 1.0 / self.tau
         if self.form == "x":
-            J = W * self.phi.derivative(x)[..., None, :] - eye
+            J = (W * self._tau_column(x).reciprocal()) * self.phi.derivative(x)[..., None, :]
         else:
-            J = self.phi.derivative(self._drive(x, u, W))[..., :, None] * W - eye
-        return J / self._tau_column(x)
+            J = self.phi.derivative(self._drive(x, u, W))[..., :, None] * (W * self._tau_column(x).reciprocal())
+        J.diagonal(dim1=-2, dim2=-1).sub_(rate)
+        return J
 
     def jvp(self, x: torch.Tensor, v: torch.Tensor, u: torch.Tensor | None = None,
             t: torch.Tensor | float = 0.0) -> torch.Tensor:
