@@ -313,6 +313,10 @@ def test_census_of_beer_networks_matches_an_exhaustive_fsolve(W, count):
     traj = ctrnn.simulate(net, x0, torch.linspace(0, 50, 201, dtype=torch.float64))
     fp = ctrnn.find_fixed_points(net, fixed_point_starts(net, traj.x, 256, seed=2, noise=0.1), refine=3)
     assert len(fp) == count
+    # the summary tells the 256 given starts from those the refinement rounds made
+    made = fp.n_refinement_starts
+    assert made > 0 and fp.n_starts == 256 + made
+    assert f"from {256 + made} starts (256 given, {made} made from the points found)" in fp.summary()
     got = fp.points.numpy()
     for p in ref:  # a bijection: as many points, each reference root matched (Newton-polished: 1e-8)
         i = int(np.abs(got - p).max(1).argmin())

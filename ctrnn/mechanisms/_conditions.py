@@ -344,10 +344,12 @@ def _along_slow_modes(system: Any, fps: FixedPoints, visited: torch.Tensor, u: t
 
 
 def _merge(first: FixedPoints, again: FixedPoints) -> FixedPoints:
-    """The re-run search ``again`` (from ``first``'s points and new starts), counting ``first``'s starts too."""
+    """The re-run search ``again`` (from ``first``'s points and new starts), counting ``first``'s starts too; every
+    start of ``again`` is one the analysis made."""
     return dataclasses.replace(again, n_starts=first.n_starts + again.n_starts,
                                n_diverged=first.n_diverged + again.n_diverged,
-                               n_converged=first.n_converged + again.n_converged)
+                               n_converged=first.n_converged + again.n_converged,
+                               n_refinement_starts=first.n_refinement_starts + again.n_starts)  # all made here
 
 
 def _stable_only(fps: FixedPoints) -> FixedPoints:

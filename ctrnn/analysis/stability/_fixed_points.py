@@ -37,8 +37,11 @@ class FixedPoints(Result):
         slow_points: ``(S, n)`` local minima of ``q = |g|^2 / 2`` that are not fixed points.
         slow_speeds: ``(S,)`` ``|g|`` there.
         is_map: whether the dynamics is a map.
-        n_starts, n_diverged: starts used, and starts that ran away or became non-finite (dropped).
+        n_starts, n_diverged: starts used (given and made by ``refine``), and starts that ran away or became
+            non-finite (dropped).
         n_converged: starts that reached a fixed point (before merging duplicates).
+        n_refinement_starts: the starts among ``n_starts`` that the search made from the points found (``refine``,
+            and the further rounds of :func:`~ctrnn.mechanisms.task_fixed_points`).
     """
 
     points: torch.Tensor
@@ -55,6 +58,7 @@ class FixedPoints(Result):
     n_starts: int
     n_diverged: int
     n_converged: int = 0
+    n_refinement_starts: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -66,8 +70,10 @@ class FixedPoints(Result):
         return plot_result(self, trajectory=trajectory, title=title)
 
     def summary(self) -> str:
+        made = self.n_refinement_starts
+        given = (f" ({self.n_starts - made} given, {made} made from the points found)" if made else "")
         lines = [f"{len(self)} fixed point(s), {self.slow_points.shape[0]} slow point(s) from {self.n_starts} starts"
-                 f" ({self.n_converged} converged, {self.n_diverged} ran away)"]
+                 f"{given}: {self.n_converged} converged, {self.n_diverged} ran away"]
         for i, kind in enumerate(self.kinds):
             lead = self.eigenvalues[i, 0]
             lines.append(f"  #{i}: {kind:22s} |g| = {float(self.residuals[i]):.1e}, leading eigenvalue "
@@ -180,7 +186,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
         points, res = _unique(points, res, unique_tol)
         slow_points, slow_speeds = _unique(slow_points, slow_speeds, unique_tol * 1e3)
         jac, evals, evecs = _spectrum(sys_or_map, is_map, points, u, x)
-        n_starts = K
+        n_starts, n_made = K, 0
         box = x.detach()
         for round_ in range(refine):
             if points.shape[0] == 0:
@@ -193,6 +199,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
             p2, r2, s2, v2, d2, c2 = _search(sys_or_map, is_map, starts, u, **search,
                                              label=f"fixed points, refinement {round_ + 1}")
             n_starts, n_div, n_conv = n_starts + starts.shape[0], n_div + d2, n_conv + c2
+            n_made += starts.shape[0]
             slow_points, slow_speeds = _unique(torch.cat([slow_points, s2]), torch.cat([slow_speeds, v2]),
                                                unique_tol * 1e3)
             merged, merged_res = _unique(torch.cat([points, p2]), torch.cat([res, r2]), unique_tol)
@@ -208,6 +215,7 @@ def find_fixed_points(sys_or_map: System | DiscreteMap, x_init: torch.Tensor, *,
     return FixedPoints(points=points, residuals=res, jacobians=jac, eigenvalues=evals, eigenvectors=evecs,
                        stable=stable, kinds=kinds, n_unstable=n_unst, slow_points=slow_points, slow_speeds=slow_speeds,
                        is_map=is_map, n_starts=n_starts, n_diverged=n_div, n_converged=n_conv,
+                       n_refinement_starts=n_made,
                        metadata={"inputs": None if u is None else u.tolist(), "system": sys_or_map.describe()})
 
 
@@ -315,6 +323,10 @@ def _levenberg_marquardt(sys_or_map: Any, is_map: bool, x: torch.Tensor, u: torc
     return x[fixed], speed[fixed], x[slow], speed[slow], int((~finite).sum()), int(fixed.sum())
 
 
+#: a Newton step this many eps (relative to 1 + |x|) long is rounding: the polish stops there
+_ROUNDING_STEPS = 16
+
+
 def _polish(sys_or_map: Any, is_map: bool, x: torch.Tensor, g: torch.Tensor, u: torch.Tensor | None,
             iterations: int = 4) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Newton steps on accepted points ``(K, n)`` (residuals ``g``), each kept only where it lowers ``|g|``;
@@ -330,7 +342,9 @@ def _polish(sys_or_map: Any, is_map: bool, x: torch.Tensor, g: torch.Tensor, u: 
         ok = (info == 0) & torch.isfinite(sol).all(dim=(-2, -1))
         step = torch.where(ok[:, None], sol[..., 0], 0.0)
         length = torch.where(ok, step.abs().amax(-1).real, torch.inf)
-        if i == iterations:
+        # done once every step is down to the dtype's rounding: more steps would only move the last bits
+        if i == iterations or bool((length <= _ROUNDING_STEPS * torch.finfo(length.dtype).eps
+                                    * (1 + x.abs().amax(-1).real)).all()):
             break
         trial = x + step
         g_t = residual(sys_or_map, is_map, trial, u)
