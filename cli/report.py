@@ -93,6 +93,8 @@ def report(opts: Shared, model_file: ModelFileOpt = None, quick: QuickOpt = Fals
     folder = opts.folder("report")
     cfg = _resolve(opts, model_file)  # records the file, not the defaults
     spec = cfg["report"]
+    if not spec["t_end"]:  # 0 stands for the survey's own length: record (and show) the length it runs
+        spec["t_end"] = (ctrnn.SurveySettings.quick() if quick else ctrnn.SurveySettings()).t_end
     task = training = notice = None
     if "task" in cfg:
         if model_file is None:
@@ -115,7 +117,7 @@ def report(opts: Shared, model_file: ModelFileOpt = None, quick: QuickOpt = Fals
         print(f"warning: {notice}", file=sys.stderr, flush=True)
     html = folder.file("report.html")
     ctrnn.report(system, html, x0=x0, inputs=constant_input(spec["input"], system), seed=cfg["seed"], quick=quick,
-                 t_end=spec["t_end"] or None, command=command_line(), config=cfg, pdf=pdf, task=task,
+                 t_end=spec["t_end"], command=command_line(), config=cfg, pdf=pdf, task=task,
                  training=training, log=folder.log, task_note=notice)
     if pdf:
         folder.file("report.pdf")

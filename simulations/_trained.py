@@ -35,8 +35,13 @@ def report_trained(cfg: dict[str, Any], run: ctrnn.TrainingRun, task: Any, log: 
                    title: str) -> Report:
     """The trained-model report of ``run``'s network (the standard survey, then the task sections)."""
     log("reverse-engineering and reporting the first network")
-    return ctrnn.report(run.model, task=task, training=run, seed=cfg["seed"], quick=cfg["quick"], title=title,
-                        log=within(log))
+    doc = ctrnn.report(run.model, task=task, training=run, seed=cfg["seed"], quick=cfg["quick"], title=title,
+                       log=within(log))
+    if cfg["quick"]:  # a reader must not take the quick network's points for the trained mechanism
+        doc.summarize("quick size", f"trained {len(run.steps)} steps only ({run.score_name} {run.final_score:.3g}): the "
+                                    "analyses show the pipeline at work, not the mechanism of a network that has "
+                                    "learnt the task (run without --quick for that)")
+    return doc
 
 
 def universality(cfg: dict[str, Any], task: Any, doc: Report, log: Callable[[str], None],

@@ -20,7 +20,7 @@ LAYERS = {
     "ctrnn._version": 0, "ctrnn._files": 0, "ctrnn._format": 0, "ctrnn._identity": 0, "ctrnn.config": 0,
     "ctrnn.systems": 1,
     "ctrnn.inputs": 2,
-    "ctrnn._simulate": 3,
+    "ctrnn._simulate": 3, "ctrnn._fused": 3,
     "ctrnn.discretize": 4,
     "ctrnn.analysis": 5,
     "ctrnn.tasks": 6, "ctrnn.training": 6, "ctrnn.mechanisms": 6,

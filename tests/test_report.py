@@ -204,6 +204,9 @@ def check_trained_network(text: str, cfg: dict, architecture: str) -> None:
     seed = cfg["settings"]["seeds"][0] if "seeds" in cfg["settings"] else cfg["seed"]
     run, task = retrained(cfg, architecture, seed)
     rows = summary_rows(text)
+    # the quick network has not learnt the task, and the page says so with its steps and held-out score
+    assert rows["quick size"].startswith(f"trained {len(run.steps)} steps only ({run.score_name} "
+                                         f"{run.final_score:.3g}): the analyses show the pipeline"), rows
     batch = task.sample(64, ctrnn.training.trial_generator(cfg["seed"], "examples"))  # the quick report's trials
     score = task.score(run.respond(batch)[1], batch)
     assert rows["task score"] == f"{task.score_name} {score:.4g} on 64 unseen trials", rows

@@ -242,6 +242,11 @@ def test_report_says_when_the_task_settings_are_defaults(tmp_path):
             "trained with others, give them with --set task.KEY=VALUE")
     assert f"warning: {said}" in result.output, result.output
     assert summary_rows((tmp_path / "r" / "report.html").read_text(encoding="utf-8"))["task settings"].startswith(said)
+    # the title names the trained network, not the wrapper class
+    assert "<title>RateRNN with a 3-output readout, n = 8</title>" in (tmp_path / "r" / "report.html").read_text(
+        encoding="utf-8")
+    # the trajectories' length the quick survey ran, not the 0 that stands for it
+    assert "t_end = 30.0" in (tmp_path / "r" / "config.toml").read_text(encoding="utf-8")
     # given settings, or the training run's own, need no warning
     given = run("report", "--model-file", alone / "model.safetensors", "--task", "flipflop", "--set",
                 "task.duration=10", "--set", "task.dt=0.5", "--quick", "--out", tmp_path / "r2", "-q")

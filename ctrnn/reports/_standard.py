@@ -77,6 +77,14 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
     return doc
 
 
+def _model_name(model: System | DiscreteMap) -> str:
+    """The class a reader knows the model by: a trained model's network (with its readout), not the wrapper."""
+    inner = getattr(model, "system", None) or getattr(model, "map", None) if hasattr(model, "readout") else None
+    if inner is None:
+        return type(model).__name__
+    return f"{type(inner).__name__} with a {model.output_dim}-output readout"
+
+
 def render(found: Survey, model: System | DiscreteMap, *, title: str | None = None, seed: int | None = None,
            command: str | None = None, config: dict[str, Any] | None = None, quick: bool = False) -> Report:
     """The standard report of a survey, without running anything again.
@@ -84,7 +92,7 @@ def render(found: Survey, model: System | DiscreteMap, *, title: str | None = No
     Arguments:
         found: the :class:`~ctrnn.analysis.Survey` to render.
         model: the surveyed model or map (for its model card and, for a 2-D flow, its vector field).
-        title: the report's title (default: the model's class and dimension).
+        title: the report's title (default: the model's class, a trained model's network class, and the dimension).
         seed, command, config: recorded in the model card so that the report can be reproduced.
         quick: say in the subtitle that the survey ran at the quick size.
 
@@ -92,7 +100,7 @@ def render(found: Survey, model: System | DiscreteMap, *, title: str | None = No
         a :class:`Report` whose ``survey`` attribute is ``found``.
     """
     n, s, u = found.n, found.settings, found.inputs
-    doc = Report(title or f"{type(model).__name__}, n = {n}",
+    doc = Report(title or f"{_model_name(model)}, n = {n}",
                  subtitle=f"ctrnn phase-portrait report: {found.description}" + (" (quick size)" if quick else ""))
     doc.survey = found
     doc.summarize("model", found.description)
