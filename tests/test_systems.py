@@ -60,6 +60,33 @@ def test_default_jacobian_of_a_vector_field_is_autograd():
     torch.testing.assert_close(field.jvp(x, x), (expected @ x[..., None])[..., 0], rtol=1e-14, atol=1e-14)
 
 
+def test_a_small_fields_jacobian_takes_one_sweep_only_where_it_is_the_same():
+    """n <= 16: the Jacobian by one reverse sweep over n copies of the batch, checked once against the vmapped
+    one; a field written for one state only (x[0], x[1]: copies would be read as states) is caught by that check
+    and keeps the vmapped Jacobian. Both against the closed form; gradients through the fast one too."""
+    A = torch.randn(3, 3, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    batched = ctrnn.VectorField(lambda t, x, u: torch.tanh(x) @ A.T, 3)
+    single = ctrnn.VectorField(lambda t, x, u: torch.stack([x[1] * x[2], -x[0], torch.sin(x[0])]), 3)
+    x = torch.randn(5, 3, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    expected = A * (1 - torch.tanh(x) ** 2)[:, None, :]
+    for _ in range(2):  # the first call checks, the second takes the verdict
+        torch.testing.assert_close(batched.jacobian(x), expected, rtol=1e-14, atol=1e-14)
+    assert batched.__dict__["_replicated_jacobian"] is True
+    V = torch.randn(5, 3, 2, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    torch.testing.assert_close(batched.jvp(x, V), expected @ V, rtol=1e-14, atol=1e-14)
+    p = x[0]
+    expected_single = torch.tensor([[0.0, p[2], p[1]], [-1.0, 0.0, 0.0], [torch.cos(p[0]), 0.0, 0.0]],
+                                   dtype=torch.float64)
+    for _ in range(2):
+        torch.testing.assert_close(single.jacobian(p), expected_single, rtol=1e-14, atol=1e-14)
+    assert single.__dict__["_replicated_jacobian"] is False
+    # differentiable: d/dx of sum(J) = d/dx sum_ij A_ij (1 - tanh(x_j)^2), by autograd through the fast path
+    y = x.clone().requires_grad_()
+    (grad,) = torch.autograd.grad(batched.jacobian(y).sum(), y)
+    torch.testing.assert_close(grad, A.sum(0) * -2 * torch.tanh(x) * (1 - torch.tanh(x) ** 2), rtol=1e-12,
+                               atol=1e-12)
+
+
 def test_linear_catalog_model_has_the_documented_spectrum():
     """build_system("linear"): A = J - (1 + decay) I, J_ij ~ N(0, 1/n), C = I, D = 0 (its docstring)."""
     n, decay = 400, 0.5

@@ -56,17 +56,47 @@ class System(nn.Module):
                  t: torch.Tensor | float = 0.0) -> torch.Tensor:
         """``df/dx`` at ``x``, shape ``(*batch, n, n)``; row ``i`` is ``d f_i / d x``."""
         t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
-        return batched_jacobian(lambda y: self.forward(t, y, u), x)
+        return self._autograd_jacobian(x, u, t)
 
     def jvp(self, x: torch.Tensor, v: torch.Tensor, u: torch.Tensor | None = None,
             t: torch.Tensor | float = 0.0) -> torch.Tensor:
         """Jacobian-vector product ``(df/dx)(x) v``; ``v`` has shape ``(*batch, n)`` or ``(*batch, n, k)``
         (``k`` tangent vectors in the columns). Returns the same shape as ``v``."""
         t = torch.as_tensor(t, dtype=x.real.dtype, device=x.device)
-        if type(self).jacobian is not System.jacobian:  # a closed-form Jacobian: one batched product
-            J = self.jacobian(x, u, t)
+        closed_form = type(self).jacobian is not System.jacobian
+        if closed_form or self._small_jacobian_applies(x):  # one batched product with the Jacobian
+            J = self.jacobian(x, u, t) if closed_form else self._autograd_jacobian(x, u, t)
             return J @ v if v.ndim == x.ndim + 1 else (J @ v[..., None])[..., 0]
         return batched_jvp(lambda y: self.forward(t, y, u), x, v)
+
+    def _small_jacobian_applies(self, x: torch.Tensor) -> bool:
+        """Whether the Jacobian comes from one reverse sweep over ``n`` copies of the batch (small real states, no
+        functorch transform around, and the first comparison with the vmapped Jacobian passed or not yet made)."""
+        batched = getattr(torch._C._functorch, "is_batchedtensor", lambda _: False)
+        return (x.shape[-1] <= SMALL_STATE and not x.is_complex() and not batched(x)
+                and self.__dict__.get("_replicated_jacobian", True))
+
+    def _autograd_jacobian(self, x: torch.Tensor, u: torch.Tensor | None, t: torch.Tensor) -> torch.Tensor:
+        def fn(y: torch.Tensor) -> torch.Tensor:
+            return self.forward(t, y, u)
+
+        if not self._small_jacobian_applies(x):
+            return batched_jacobian(fn, x)
+        try:
+            J = replicated_jacobian(fn, x)
+        except (RuntimeError, TypeError, ValueError, IndexError):  # a callable that wants its own batch shape
+            J = None
+        if "_replicated_jacobian" in self.__dict__ and J is not None:
+            return J
+        # first use: the batch-copies trick assumes a batch-independent field that takes any leading shape;
+        # checked once against the vmapped Jacobian, which needs only the first
+        reference = batched_jacobian(fn, x)
+        scale = float(reference.detach().abs().max()) if reference.numel() else 0.0
+        tol = 64 * torch.finfo(reference.dtype).eps
+        agrees = (J is not None and J.shape == reference.shape
+                  and bool(((J - reference).abs() <= tol * (1 + scale)).all()))
+        self.__dict__["_replicated_jacobian"] = agrees
+        return reference
 
     def state_parts(self) -> dict[str, slice]:
         """Named blocks of the state (an LSTM's ``{"h": ..., "c": ...}``); none for a plain state."""
@@ -205,6 +235,28 @@ def batched_jacobian(fn: Any, x: torch.Tensor) -> torch.Tensor:
     except RuntimeError:
         # user callables with data-dependent Python control flow cannot be vmapped: one sweep per row
         rows = torch.stack([pullback(basis[i])[0] for i in range(n)])
+    return rows.movedim(0, -2)
+
+
+#: states up to this size take their autograd Jacobian by :func:`replicated_jacobian` (per call a few times
+#: faster than torch.func's vmapped transforms, whose overhead dominates for small n)
+SMALL_STATE = 16
+
+
+def replicated_jacobian(fn: Any, x: torch.Tensor) -> torch.Tensor:
+    """Jacobian ``(*batch, n, n)`` of a batch-independent map by one reverse sweep over ``n`` copies of the batch
+    (copy ``i`` carries row ``i``), for a map that takes any leading shape. Differentiable where grad mode is on."""
+    n = x.shape[-1]
+    record = torch.is_grad_enabled()
+    with torch.enable_grad():
+        copies = x.unsqueeze(0).expand(n, *x.shape).clone()
+        if not copies.requires_grad:
+            copies.requires_grad_(True)
+        y = fn(copies)
+        if y.shape != copies.shape:
+            raise ValueError(f"the field returned shape {tuple(y.shape)} for states {tuple(copies.shape)}")
+        basis = torch.eye(n, dtype=y.dtype, device=y.device).reshape(n, *([1] * (y.ndim - 2)), n).expand_as(y)
+        (rows,) = torch.autograd.grad(y, copies, basis, create_graph=record)
     return rows.movedim(0, -2)
 
 
