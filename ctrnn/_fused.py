@@ -52,7 +52,9 @@ def fused_fixed_grid(func: Field, x0: torch.Tensor, t: torch.Tensor, grid: torch
     times = stage_times(grid, method, perturb)
     t_steps = (grid[1:] - grid[:-1]).unbind(0)
     spare = [torch.empty_like(x0), torch.empty_like(x0)]  # where steps that end between output times go
-    stage = torch.empty_like(x0)
+    # one buffer per stage state and one for the sum: a field may return its input itself (dx/dt = x, a view of
+    # x), so no buffer is written while a stage's value read from it is still needed
+    stage2, stage3, stage4, total = (torch.empty_like(x0) for _ in range(4))
     y = out[0]
     for k, (h, ts) in enumerate(zip(steps, times)):
         on_step(ts[0], y, t_steps[k])
@@ -62,17 +64,17 @@ def fused_fixed_grid(func: Field, x0: torch.Tensor, t: torch.Tensor, grid: torch
         if method == "euler":
             torch.add(y, k1, alpha=h, out=target)
         elif method == "midpoint":
-            torch.add(y, k1, alpha=0.5 * h, out=stage)
-            torch.add(y, func(ts[1], stage), alpha=h, out=target)
+            torch.add(y, k1, alpha=0.5 * h, out=stage2)
+            torch.add(y, func(ts[1], stage2), alpha=h, out=target)
         else:  # Kutta's 3/8 rule, torchdiffeq's rk4
-            torch.add(y, k1, alpha=h / 3.0, out=stage)
-            k2 = func(ts[1], stage)
-            torch.add(y, k2, alpha=h, out=stage).add_(k1, alpha=-h / 3.0)
-            k3 = func(ts[2], stage)
-            torch.add(y, k1, alpha=h, out=stage).add_(k2, alpha=-h).add_(k3, alpha=h)
-            k4 = func(ts[3], stage)
-            torch.add(k2, k3, out=stage)
-            torch.add(k1, stage, alpha=3.0, out=stage).add_(k4)
-            torch.add(y, stage, alpha=h / 8.0, out=target)
+            torch.add(y, k1, alpha=h / 3.0, out=stage2)
+            k2 = func(ts[1], stage2)
+            torch.add(y, k2, alpha=h, out=stage3).add_(k1, alpha=-h / 3.0)
+            k3 = func(ts[2], stage3)
+            torch.add(y, k1, alpha=h, out=stage4).add_(k2, alpha=-h).add_(k3, alpha=h)
+            k4 = func(ts[3], stage4)
+            torch.add(k2, k3, out=total)
+            torch.add(k1, total, alpha=3.0, out=total).add_(k4)
+            torch.add(y, total, alpha=h / 8.0, out=target)
         y = target
     return out
