@@ -80,11 +80,25 @@ def test_a_small_fields_jacobian_takes_one_sweep_only_where_it_is_the_same():
     for _ in range(2):
         torch.testing.assert_close(single.jacobian(p), expected_single, rtol=1e-14, atol=1e-14)
     assert single.__dict__["_replicated_jacobian"] is False
+    # checked at a generic point, not at the first one asked for: at the origin this one's copies happen to give
+    # the right (symmetric) Jacobian, and would have been trusted at (1, 2) too (a new-user trial found it)
+    radial = ctrnn.VectorField(lambda t, x, u: torch.stack([-x[0] - x[0] * x[1] ** 2, -x[1] - x[0] ** 2 * x[1]]), 2)
+    torch.testing.assert_close(radial.jacobian(torch.zeros(2, dtype=torch.float64)),
+                               -torch.eye(2, dtype=torch.float64), rtol=0, atol=0)
+    torch.testing.assert_close(radial.jacobian(torch.tensor([1.0, 2.0], dtype=torch.float64)),
+                               torch.tensor([[-5.0, -4.0], [-4.0, -2.0]], dtype=torch.float64), rtol=0, atol=1e-15)
     # differentiable: d/dx of sum(J) = d/dx sum_ij A_ij (1 - tanh(x_j)^2), by autograd through the fast path
     y = x.clone().requires_grad_()
     (grad,) = torch.autograd.grad(batched.jacobian(y).sum(), y)
     torch.testing.assert_close(grad, A.sum(0) * -2 * torch.tanh(x) * (1 - torch.tanh(x) ** 2), rtol=1e-12,
                                atol=1e-12)
+
+
+def test_a_field_written_for_one_state_is_told_how_to_read_a_batch():
+    rossler = ctrnn.VectorField(lambda t, x, u: torch.stack([-x[1] - x[2], x[0] + 0.2 * x[1], 0.2 + x[2] * (x[0] - 5.7)]),
+                                3)
+    with pytest.raises(IndexError, match=r"got states of shape \(1, 3\).*read components as x\[\.\.\., i\]"):
+        ctrnn.lyapunov_spectrum(rossler, torch.ones(3, dtype=torch.float64), t_total=1.0, dt=0.01, t_transient=0.01)
 
 
 def test_linear_catalog_model_has_the_documented_spectrum():

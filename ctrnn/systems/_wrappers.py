@@ -46,7 +46,8 @@ class VectorField(WrapsCallable, System):
         state_dim: ``n``.
         input_dim: ``m``.
 
-    Jacobians and JVPs use autograd, so ``fn`` must be written in torch operations.
+    Jacobians and JVPs use autograd, so ``fn`` must be written in torch operations. The analyses pass batches
+    of states, so read a state's components as ``x[..., i]`` (``x[i]`` reads the i-th state of a batch).
     """
 
     def __init__(self, fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor],
@@ -55,7 +56,11 @@ class VectorField(WrapsCallable, System):
         self._wrap(fn, state_dim, input_dim, "fn(t, x, u)")
 
     def forward(self, t: torch.Tensor, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
-        return self.wrapped(t, x, u)
+        try:
+            return self.wrapped(t, x, u)
+        except IndexError as exc:  # the usual cause: a function written for one state, given a batch
+            raise IndexError(f"{exc} (the VectorField's function got states of shape {tuple(x.shape)}: it is "
+                             "given batches (*batch, n), so read components as x[..., i], not x[i])") from exc
 
     def describe(self) -> str:
         fn = self.wrapped
