@@ -101,10 +101,15 @@ def test_chunked_scan_equals_rollout_at_every_chunk_length(chunk):
     torch.testing.assert_close(dense.scan(x0, u, chunk=chunk), dense.rollout(x0, u), rtol=1e-12, atol=1e-12)
 
 
-def test_chunked_scan_refuses_a_chunk_below_one():
+def test_the_scan_refuses_a_chunk_that_is_not_a_positive_int_and_an_empty_sequence():
     dmap = ctrnn.discretize(ctrnn.DiagonalSSM.lru(4, 1, seed=0), 1.0, scheme="zoh")
-    with pytest.raises(ValueError, match="chunk must be at least 1"):
-        dmap.scan(torch.zeros(4, dtype=torch.complex128), torch.zeros(10, 1), chunk=0)
+    x0 = torch.zeros(4, dtype=torch.complex128)
+    for chunk in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="chunk must be an int of at least 1"):
+            dmap.scan(x0, torch.zeros(10, 1), chunk=chunk)
+    for run in (lambda: dmap.scan(x0, torch.zeros(0, 1)), lambda: dmap.rollout(x0, steps=0)):
+        with pytest.raises(ValueError, match="a linear map runs at least one step"):
+            run()
 
 
 def test_scan_equals_rollout_dense_and_per_step_dt():

@@ -228,6 +228,8 @@ class LinearMap(DiscreteMap):
             if inputs.ndim < 2 or inputs.shape[-1] != self.input_dim:
                 raise ValueError(f"inputs must have shape (T, *batch, {self.input_dim}), got {tuple(inputs.shape)}")
             T = inputs.shape[0]
+        if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+            raise ValueError(f"a linear map runs at least one step: got {T!r} (inputs of length 0, or steps=)")
         if self.per_step and self.Abar.shape[0] != T:
             raise ValueError(f"this map has {self.Abar.shape[0]} step sizes but {T} inputs were given")
         batch = x0.shape[:-1] if inputs is None else torch.broadcast_shapes(x0.shape[:-1], inputs.shape[1:-1])
@@ -363,9 +365,11 @@ def _chunked(A: torch.Tensor, source: torch.Tensor, drive, x0: torch.Tensor | No
     """The chunked scan with the drives made on the fly: ``drive(source[k...])`` is ``b`` at those steps
     (``source`` the drives themselves, or the inputs that make them: no ``(T, *batch, n)`` drive is held)."""
     T = source.shape[0]
-    L = _chunk_length(T) if chunk is None else int(chunk)
-    if L < 1:
-        raise ValueError(f"chunk must be at least 1, got {chunk}")
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise ValueError(f"chunk must be an int of at least 1 (or None for about sqrt(T)), got {chunk!r}")
+    if T == 0:
+        raise ValueError("the scan needs at least one step (inputs of length 0, or steps=0)")
+    L = _chunk_length(T) if chunk is None else chunk
     if diagonal:
         def advance(a, x, b, out=None):
             return torch.addcmul(b, a, x, out=out) if out is not None else torch.addcmul(b, a, x)
