@@ -394,3 +394,14 @@ def test_basin_plane_spans_every_fixed_point_and_counts_the_undecided():
         assert shares["undecided"] == undecided and abs(sum(shares.values()) - 1) < 1e-12
         legend = [t.get_text() for t in out.plot().axes[0].get_legend().get_texts()]
         assert f"undecided: none of them ({100 * undecided:.0f}%)" in legend
+
+
+def test_the_summary_accounts_for_every_start():
+    """dx/dt = 1 has no fixed point: every start stops short of one, and the summary says so (it used to leave
+    them out: '0 converged, 0 ran away' of 5)."""
+    field = ctrnn.VectorField(lambda t, x, u: torch.ones_like(x), 1)
+    found = ctrnn.find_fixed_points(field, torch.randn(5, 1, generator=torch.Generator().manual_seed(0),
+                                                       dtype=torch.float64))
+    assert len(found) == 0
+    assert found.summary() == ("0 fixed point(s), 0 slow point(s) from 5 starts: 0 converged, 0 ran away, "
+                               "5 stopped short of a fixed point")

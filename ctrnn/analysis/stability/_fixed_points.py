@@ -72,8 +72,10 @@ class FixedPoints(Result):
     def summary(self) -> str:
         made = self.n_refinement_starts
         given = (f" ({self.n_starts - made} given, {made} made from the points found)" if made else "")
-        lines = [f"{len(self)} fixed point(s), {self.slow_points.shape[0]} slow point(s) from {self.n_starts} starts"
-                 f"{given}: {self.n_converged} converged, {self.n_diverged} ran away"]
+        short = self.n_starts - self.n_converged - self.n_diverged
+        lines = [f"{len(self)} fixed point(s), {self.slow_points.shape[0]} slow point(s) from {self.n_starts} "
+                 f"start{'' if self.n_starts == 1 else 's'}{given}: {self.n_converged} converged, {self.n_diverged} "
+                 f"ran away" + (f", {short} stopped short of a fixed point" if short else "")]
         for i, kind in enumerate(self.kinds):
             lead = self.eigenvalues[i, 0]
             lines.append(f"  #{i}: {kind:22s} |g| = {float(self.residuals[i]):.1e}, leading eigenvalue "
