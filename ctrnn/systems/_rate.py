@@ -238,7 +238,7 @@ class RateRNN(System):
         else:
             d = self.phi.derivative(self._stacked_drive(T, x, u))
             Jv = d[..., None] * torch.einsum("pij,pbjk->pbik", W, v) if many else d * torch.bmm(v, W.mT)
-        return (Jv - v) / per_network(T["tau"], v.ndim)
+        return Jv.sub_(v).div_(per_network(T["tau"], v.ndim))  # in place on the fresh product, as jvp does
 
     def fused_rollout(self, x0: torch.Tensor, inputs: torch.Tensor | None, steps: int, dt: float | torch.Tensor,
                       scheme: str) -> torch.Tensor | None:
