@@ -192,8 +192,18 @@ def _sweep(threads: int) -> list[Row]:
     finally:
         torch.set_default_dtype(torch.float32)
     diff = max(float((a.exponents - b.exponents).abs().max()) for a, b in zip(alone, together))
-    return [Row(f"gain sweep, {count} stacked rate networks (N={n}, k=4)", t_together, "one network at a time",
+    rows = [Row(f"gain sweep, {count} stacked rate networks (N={n}, k=4)", t_together, "one network at a time",
                 t_alone, f"max |diff| {diff:.1e}", ">= 5x at N=16", t_alone >= 5 * t_together)]
+    # the README's own call (float32, its sizes), as a user runs it: the default against one network at a time
+    nets = [ctrnn.RateRNN(32, g=g, seed=0) for g in (0.5, 1.0, 2.0)]
+    x0 = torch.randn(3, 2, 32, generator=torch.Generator().manual_seed(0))
+    (t_alone, alone), (t_default, default) = _best_of_two(
+        lambda: ctrnn.lyapunov_spectra(nets, x0, k=1, t_transient=20, t_total=20, stack=False),
+        lambda: ctrnn.lyapunov_spectra(nets, x0, k=1, t_transient=20, t_total=20))
+    diff = max(float((a.exponents - b.exponents).abs().max()) for a, b in zip(alone, default))
+    rows.append(Row("README example: lyapunov_spectra of 3 networks (N=32)", t_default, "one network at a time",
+                    t_alone, f"max |diff| {diff:.1e}", NEVER_SLOWER, t_alone >= (1 - NOISE) * t_default))
+    return rows
 
 
 def _train(threads: int) -> list[Row]:
