@@ -23,14 +23,19 @@ TaskOpt = flag("task.name", str, "The task a trained model (--model-file from `c
                "--task", "-t")
 
 
-def _asked_task(opts: Shared) -> tuple[bool, str | None]:
-    """Whether the options ask for a task (``--task``, ``--set task.*``, a ``[task]`` in ``--config``) and the
-    name they give it, if any."""
+def _task_keys(opts: Shared) -> tuple[dict[str, Any], bool]:
+    """The task keys the options give (``--task``, ``--set task.*``, a ``[task]`` in ``--config``), and whether
+    ``--config`` has a ``[task]``."""
     from ctrnn.config import overrides, read_toml
 
     layer = overrides(opts.sets or [], {k: v for k, v in opts.flags.items() if k.startswith("task.")})
-    task = layer.get("task", {})
-    in_config = opts.config is not None and opts.config.is_file() and "task" in read_toml(opts.config)
+    from_file = read_toml(opts.config).get("task") if opts.config is not None and opts.config.is_file() else None
+    return {**(from_file if isinstance(from_file, dict) else {}), **layer.get("task", {})}, from_file is not None
+
+
+def _asked_task(opts: Shared) -> tuple[bool, str | None]:
+    """Whether the options ask for a task and the name they give it, if any."""
+    task, in_config = _task_keys(opts)
     return bool(task or in_config), task.get("name")
 
 
@@ -64,9 +69,7 @@ def _defaults_notice(opts: Shared, model_file: Path, task_name: str) -> str | No
     stored = _training_task(model_file)
     if stored is not None and stored["name"] == task_name:
         return None
-    asked = {k for k in opts.flags if k.startswith("task.")} | {s.split("=", 1)[0].strip() for s in opts.sets or []
-                                                                 if s.strip().startswith("task.")}
-    if asked - {"task.name"}:
+    if set(_task_keys(opts)[0]) - {"name"}:  # settings given: the user chose them
         return None
     where = (f"its config.toml is of task {stored['name']!r}" if stored is not None else
              f"no config.toml beside {Path(model_file).name}")
