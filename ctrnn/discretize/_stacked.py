@@ -23,17 +23,12 @@ class StackedMap(_Stacked, DiscreteMap):
 
     def __init__(self, models: Sequence[DiscreteMap], *, native: bool | None = None):
         DiscreteMap.__init__(self)
-        available = stacks_natively(models[0])
-        if native and not available:
-            raise ValueError(f"{models[0].describe()} has no native stacked path: leave native unset")
-        native = available if native is None else bool(native)
-        self._stack(models, native=False, tensors=not native)
-        self.native = native
+        self._stack(models, native=native, available=stacks_natively(models[0]), native_inside=True)
         dts = {map_time_step(m) for m in models}
         self.dt = dts.pop() if len(dts) == 1 else None  # a common step, for exponents per unit time
         # the maps passed the stacking check, so they share the scheme and the step
         self.flow_map = SystemMap(StackedSystem([m.system for m in models]), models[0].dt,
-                                  models[0].scheme) if native else None
+                                  models[0].scheme) if self.native else None
 
     def step(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         if self.flow_map is not None:

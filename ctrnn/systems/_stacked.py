@@ -107,10 +107,11 @@ class _Stacked:
     template: nn.Module
     _names: dict[str, str]
 
-    def _stack(self, models: Sequence[nn.Module], *, native: bool | None = None, tensors: bool = True) -> None:
-        """Check and record the models; ``native``: whether to take the class's native path (``None``: where it
-        has one); ``tensors=False`` stacks none of their tensors (a stacked map whose flows are stacked inside
-        it)."""
+    def _stack(self, models: Sequence[nn.Module], *, native: bool | None = None, available: bool | None = None,
+               native_inside: bool = False) -> None:
+        """Check and record the models; ``native``: whether to take the native path (``None``: where there is
+        one); ``available``: whether there is one (default: the models' class defines it); ``native_inside``: the
+        native path runs another stacked model (a map's stacked flow), so this one stacks no tensors then."""
         problem = stacking_obstacle(models)
         if problem is not None:
             raise ValueError(f"these models cannot be stacked: {problem}")
@@ -118,10 +119,12 @@ class _Stacked:
         self.template = models[0]
         self.state_dim, self.input_dim = models[0].state_dim, models[0].input_dim
         self.descriptions = [m.describe() for m in models]
-        if native and not has_native_stack(models[0]):
-            raise ValueError(f"{type(models[0]).__name__} has no native stacked path: leave native unset")
-        self.native = has_native_stack(models[0]) if native is None else bool(native)
-        if not tensors:
+        available = has_native_stack(models[0]) if available is None else available
+        if native and not available:  # a map by its flow's class: that is what lacks the path
+            name = type(getattr(models[0], "system", models[0])).__name__
+            raise ValueError(f"{name} has no native stacked path: leave native unset")
+        self.native = available if native is None else bool(native)
+        if native_inside and self.native:
             return
         # buffers (moved by .to()) named without dots; _names maps them back to the template's names
         self._names = {}
