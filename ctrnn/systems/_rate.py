@@ -169,13 +169,16 @@ class RateRNN(System):
     def jacobian(self, x: torch.Tensor, u: torch.Tensor | None = None,
                  t: torch.Tensor | float = 0.0) -> torch.Tensor:
         W = self.W_eff
-        # one pass over the (*batch, n, n) result, then its diagonal: (W / tau) D - diag(1 / tau), not
-        # (W D - I) / tau (three passes: the batch of Jacobians is the memory-bound part of a fixed-point search)
         rate = 1.0 / self.tau
-        if self.form == "x":
-            J = (W * self._tau_column(x).reciprocal()) * self.phi.derivative(x)[..., None, :]
-        else:
-            J = self.phi.derivative(self._drive(x, u, W))[..., :, None] * (W * self._tau_column(x).reciprocal())
+        scaled = W * (rate if rate.ndim == 0 else rate[:, None])  # row i over tau_i
+        return self._jacobian_from(scaled, rate, x if self.form == "x" else self._drive(x, u, W))
+
+    def _jacobian_from(self, scaled: torch.Tensor, rate: torch.Tensor, argument: torch.Tensor) -> torch.Tensor:
+        """``(W / tau) D - diag(1 / tau)`` in one pass over the ``(..., n, n)`` result and then its diagonal (not
+        ``(W D - I) / tau``: three passes, and the batch of Jacobians is the memory-bound part of a fixed-point
+        search); ``D`` is phi' at ``argument`` (x-form: scales columns; r-form: rows). One network or stacked."""
+        d = self.phi.derivative(argument)
+        J = scaled * d[..., None, :] if self.form == "x" else d[..., :, None] * scaled
         J.diagonal(dim1=-2, dim2=-1).sub_(rate)
         return J
 
@@ -219,13 +222,10 @@ class RateRNN(System):
 
     def stacked_jacobian(self, T: dict[str, torch.Tensor], x: torch.Tensor, u: torch.Tensor | None) -> torch.Tensor:
         """:meth:`jacobian` of ``P`` stacked networks, ``(P, B, n, n)``."""
-        W = self._stacked_W(T)[:, None]
-        eye = torch.eye(self.state_dim, dtype=x.dtype, device=x.device)
-        if self.form == "x":
-            J = W * self.phi.derivative(x)[..., None, :] - eye
-        else:
-            J = self.phi.derivative(self._stacked_drive(T, x, u))[..., :, None] * W - eye
-        return J / per_network(T["tau"], 4)
+        rate = 1.0 / T["tau"]
+        scaled = self._stacked_W(T)[:, None] * per_network(rate, 4)  # (P, 1, n, n), row i over tau_i
+        argument = x if self.form == "x" else self._stacked_drive(T, x, u)
+        return self._jacobian_from(scaled, per_network(rate, 3), argument)
 
     def stacked_jvp(self, T: dict[str, torch.Tensor], x: torch.Tensor, v: torch.Tensor,
                     u: torch.Tensor | None) -> torch.Tensor:
