@@ -21,12 +21,11 @@ FUSED_METHODS = {"euler": (0.0,), "midpoint": (0.0, 0.5), "rk4": (0.0, 1.0 / 3.0
 Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def stage_times(grid: torch.Tensor, method: str, perturb: bool) -> list[tuple[torch.Tensor, ...]]:
-    """Each step's stage times, as torchdiffeq computes them (``t0 + dt * c`` in the grid's dtype, the last
-    stage of rk4 at ``t1``); with ``perturb``, the first stage just after ``t0`` and rk4's last just before ``t1``
-    (inputs are read on the right side of a jump)."""
+def stage_times(grid: torch.Tensor, dt: torch.Tensor, method: str, perturb: bool) -> list[tuple[torch.Tensor, ...]]:
+    """Each step's stage times, as torchdiffeq computes them (``t0 + dt * c`` in the grid's dtype, ``dt`` the
+    grid's steps, the last stage of rk4 at ``t1``); with ``perturb``, the first stage just after ``t0`` and rk4's
+    last just before ``t1`` (inputs are read on the right side of a jump)."""
     t0, t1 = grid[:-1], grid[1:]
-    dt = t1 - t0
     columns = []
     for c in FUSED_METHODS[method]:
         columns.append(t0 if c == 0.0 else t1 if c == 1.0 else t0 + dt * c)
@@ -48,9 +47,10 @@ def fused_fixed_grid(func: Field, x0: torch.Tensor, t: torch.Tensor, grid: torch
     if not bool((grid[where.clamp(max=grid.shape[0] - 1)] == t).all()):
         raise AssertionError("the fixed grid does not hold every output time")  # our own grid: a bug if it fails
     row_of = {int(k): j for j, k in enumerate(where.tolist())}
-    steps = (grid[1:] - grid[:-1]).tolist()  # Python floats: alpha arguments without a host sync per step
-    times = stage_times(grid, method, perturb)
-    t_steps = (grid[1:] - grid[:-1]).unbind(0)
+    dt = grid[1:] - grid[:-1]
+    steps = dt.tolist()  # Python floats: alpha arguments without a host sync per step
+    times = stage_times(grid, dt, method, perturb)
+    t_steps = dt.unbind(0)
     spare = [torch.empty_like(x0), torch.empty_like(x0)]  # where steps that end between output times go
     # one buffer per stage state and one for the sum: a field may return its input itself (dx/dt = x, a view of
     # x), so no buffer is written while a stage's value read from it is still needed

@@ -238,12 +238,13 @@ class LinearMap(DiscreteMap):
         u = inputs.to(self.Abar.dtype)
         return T, batch, u.reshape(T, *([1] * (len(batch) - (u.ndim - 2))), *u.shape[1:])  # shared across the batch
 
-    def _drive(self, x0: torch.Tensor, inputs: torch.Tensor | None, steps: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-step transitions ``A_k`` and drives ``b_k = Bbar_k u_k``, shapes ``(T, ..., n[, n])``."""
-        T, batch, u = self._inputs(x0, inputs, steps)
+    def _drive(self, T: int, batch: tuple[int, ...], u: torch.Tensor | None,
+               device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-step transitions ``A_k`` and drives ``b_k = Bbar_k u_k``, shapes ``(T, ..., n[, n])``, for
+        :meth:`_inputs`' steps, batch shape and inputs."""
         dtype = self.Abar.dtype
         if u is None:
-            b = torch.zeros(T, *batch, self.state_dim, dtype=dtype, device=x0.device)
+            b = torch.zeros(T, *batch, self.state_dim, dtype=dtype, device=device)
         else:
             # one batched product for every step: (T, *batch, m) x (T or 1, m, n)
             Bt = self.Bbar.mT if not self.per_step else self.Bbar.mT.reshape(T, *([1] * (u.ndim - 2)), self.input_dim, self.state_dim)
@@ -253,7 +254,7 @@ class LinearMap(DiscreteMap):
 
     def rollout(self, x0: torch.Tensor, inputs: torch.Tensor | None = None, *, steps: int | None = None) -> torch.Tensor:
         """Sequential evaluation: ``x_1 .. x_T``, shape ``(T, *batch, n)``."""
-        A, b = self._drive(x0, inputs, steps)
+        A, b = self._drive(*self._inputs(x0, inputs, steps), x0.device)
         x = x0.to(self.Abar.dtype)
         states = []  # unbind and one stack, not [k] reads and writes (their backward is O(T) each: see RateRNN)
         for A_k, b_k in zip(A.unbind(0), b.unbind(0)):
@@ -281,7 +282,7 @@ class LinearMap(DiscreteMap):
         """
         T, batch, u = self._inputs(x0, inputs, steps)
         if u is None or self.per_step:
-            A, b = self._drive(x0, inputs, steps)
+            A, b = self._drive(T, batch, u, x0.device)
             source, drive = b, (lambda part: part)
         else:
             A = self.Abar.expand(T, *self.Abar.shape)

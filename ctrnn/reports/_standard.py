@@ -79,9 +79,9 @@ def report(model: System | DiscreteMap, path: str | Path | None = None, *, x0: A
 
 def _model_name(model: System | DiscreteMap) -> str:
     """The class a reader knows the model by: a trained model's network (with its readout), not the wrapper."""
-    inner = getattr(model, "system", None) or getattr(model, "map", None) if hasattr(model, "readout") else None
-    if inner is None:
+    if not hasattr(model, "readout"):  # TaskModel wraps .system, TaskMap .map
         return type(model).__name__
+    inner = model.system if hasattr(model, "system") else model.map
     return f"{type(inner).__name__} with a {model.output_dim}-output readout"
 
 

@@ -63,17 +63,15 @@ class System(nn.Module):
         """Jacobian-vector product ``(df/dx)(x) v``; ``v`` has shape ``(*batch, n)`` or ``(*batch, n, k)``
         (``k`` tangent vectors in the columns). Returns the same shape as ``v``."""
         t = torch.as_tensor(t, dtype=x.real.dtype, device=x.device)
-        closed_form = type(self).jacobian is not System.jacobian
-        if closed_form or self._small_jacobian_applies(x):  # one batched product with the Jacobian
-            J = self.jacobian(x, u, t) if closed_form else self._autograd_jacobian(x, u, t)
+        if type(self).jacobian is not System.jacobian or self._small_jacobian_applies(x):
+            J = self.jacobian(x, u, t)  # a closed form, or the small-state sweep: one batched product with it
             return J @ v if v.ndim == x.ndim + 1 else (J @ v[..., None])[..., 0]
         return batched_jvp(lambda y: self.forward(t, y, u), x, v)
 
     def _small_jacobian_applies(self, x: torch.Tensor) -> bool:
         """Whether the Jacobian comes from one reverse sweep over ``n`` copies of the batch (small real states, no
         functorch transform around, and the first comparison with the vmapped Jacobian passed or not yet made)."""
-        batched = getattr(torch._C._functorch, "is_batchedtensor", lambda _: False)
-        return (x.shape[-1] <= SMALL_STATE and not x.is_complex() and not batched(x)
+        return (x.shape[-1] <= SMALL_STATE and not x.is_complex() and not _is_batched(x)
                 and self.__dict__.get("_replicated_jacobian", True))
 
     def _autograd_jacobian(self, x: torch.Tensor, u: torch.Tensor | None, t: torch.Tensor) -> torch.Tensor:
@@ -235,6 +233,9 @@ def batched_jacobian(fn: Any, x: torch.Tensor) -> torch.Tensor:
         rows = torch.stack([pullback(basis[i])[0] for i in range(n)])
     return rows.movedim(0, -2)
 
+
+#: whether a tensor is inside a torch.func transform (vmap): looked up once, it is called on every small JVP
+_is_batched = getattr(torch._C._functorch, "is_batchedtensor", lambda _: False)
 
 #: states up to this size take their autograd Jacobian by :func:`replicated_jacobian` (per call a few times
 #: faster than torch.func's vmapped transforms, whose overhead dominates for small n)
