@@ -251,3 +251,8 @@ def test_report_says_when_the_task_settings_are_defaults(tmp_path):
     given = run("report", "--model-file", alone / "model.safetensors", "--task", "flipflop", "--set",
                 "task.duration=10", "--set", "task.dt=0.5", "--quick", "--out", tmp_path / "r2", "-q")
     assert given.exit_code == 0 and "warning" not in given.output, given.output
+    # settings from a --config file count as given too
+    (tmp_path / "task.toml").write_text('[task]\nname = "flipflop"\nduration = 10.0\ndt = 0.5\n', encoding="utf-8")
+    from_file = run("report", "--model-file", alone / "model.safetensors", "--config", tmp_path / "task.toml",
+                    "--quick", "--out", tmp_path / "r3", "-q")
+    assert from_file.exit_code == 0 and "warning" not in from_file.output, from_file.output
